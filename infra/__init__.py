@@ -1,0 +1,1 @@
+"""berth's program, its stack config and its own tooling (`python -m infra …`)."""

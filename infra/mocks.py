@@ -1,0 +1,280 @@
+"""Run the real program under the Pulumi SDK's mock runtime and record every resource it declares.
+
+No engine, provider or cloud is involved: the SDK's MockMonitor receives each registration, a
+`FakeCloud` answers with deterministic stand-ins for computed outputs (ids, ARNs, DNS names), and
+`RecordingMonitor` keeps what was asked for — type, name, parent, options and inputs, with secrets
+still wrapped — for the plan printer and the tests.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as sdk_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.config import ROOT
+from infra.errors import NAMESPACE
+
+PROJECT = "berth"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+SECRET_MASK = "[secret]"
+
+
+def _short_hash(*parts: str, length: int = 12) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def is_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+def unwrap(value: Any) -> Any:
+    """Inputs with secrets unwrapped to their (fake) values: for assertions that need the value."""
+    if is_secret(value):
+        return unwrap(value["value"])
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def masked(value: Any) -> Any:
+    """Inputs with every secret replaced by a mask: what the plan shows and writes."""
+    if is_secret(value):
+        return SECRET_MASK
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the mock runtime carries every number as a float
+    if isinstance(value, pulumi.Resource):
+        return f"<resource {type(value).__name__}>"
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Fake computed outputs, by type token. Each gets (name, inputs) and returns extra state.
+
+def _aws_arn(typ: str, name: str) -> str:
+    service = typ.split(":")[1].split("/")[0]
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{typ.rsplit(':', 1)[-1].lower()}/{name}"
+
+
+FAKE_OUTPUTS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+    "random:index/randomPassword:RandomPassword": lambda n, i: {
+        "result": f"mock-{n}-{_short_hash(n)}", "bcryptHash": f"mock-bcrypt-{_short_hash(n)}",
+    },
+    "docker:index/remoteImage:RemoteImage": lambda n, i: {
+        "imageId": f"sha256:{_short_hash(n, str(i.get('name')), length=64)}",
+        "repoDigest": f"{str(i.get('name')).split('@')[0]}@sha256:{_short_hash(n, length=64)}",
+    },
+    "docker:index/image:Image": lambda n, i: {
+        "repoDigest": f"{str(i.get('imageName')).split(':')[0]}@sha256:{_short_hash(n, length=64)}",
+        "baseImageName": i.get("imageName"),
+    },
+    "docker:index/network:Network": lambda n, i: {"id": _short_hash("net", n, length=64)},
+}
+
+
+def fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if typ.startswith("aws:"):
+        out = {"arn": _aws_arn(typ, name), "name": inputs.get("name", name)}
+    for prefix, make in FAKE_OUTPUTS.items():
+        if typ == prefix or (prefix.endswith("*") and typ.startswith(prefix[:-1])):
+            out.update(make(name, inputs))
+    return out
+
+
+FAKE_INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a: {
+        "names": [f"{REGION}a", f"{REGION}b", f"{REGION}c"],
+        "zoneIds": ["use1-az1", "use1-az2", "use1-az4"], "id": REGION,
+    },
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda a: {
+        "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/mock", "userId": "MOCK", "id": ACCOUNT,
+    },
+    "aws:index/getRegion:getRegion": lambda a: {"name": REGION, "region": REGION, "id": REGION},
+    "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+}
+
+
+class FakeCloud(sdk_mocks.Mocks):
+    """Answers registrations and invokes with deterministic values, the same on every run."""
+
+    secret_outputs: list[str] = []
+
+    def new_resource(self, args: sdk_mocks.MockResourceArgs):
+        state = dict(args.inputs)
+        for key, value in fake_outputs(args.typ, args.name, args.inputs).items():
+            state.setdefault(key, value) if key == "name" else state.__setitem__(key, value)
+        for key in self.secret_outputs:
+            if key in state and not is_secret(state[key]):
+                state[key] = pulumi.Output.secret(state[key])
+        if args.custom is False:
+            return None, state
+        return f"{args.name}-{_short_hash(args.typ, args.name, length=8)}", state
+
+    def call(self, args: sdk_mocks.MockCallArgs):
+        make = FAKE_INVOKES.get(args.token)
+        if make is None:
+            raise NotImplementedError(f"no fake answer for invoke {args.token}; add one to FAKE_INVOKES")
+        return make(args.args), []
+
+
+@dataclass
+class Record:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def masked_inputs(self) -> dict[str, Any]:
+        return masked(self.inputs)
+
+
+class RecordingMonitor(sdk_mocks.MockMonitor):
+    def __init__(self, mocks: FakeCloud):
+        super().__init__(mocks)
+        self.records: list[Record] = []
+        self.stack_urn = ""
+
+    def RegisterResource(self, request):
+        self.mocks.secret_outputs = list(request.additionalSecretOutputs)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
+            return response
+        options = {
+            "protect": bool(getattr(request, "protect", False)),
+            "depends_on": list(request.dependencies),
+            "ignore_changes": list(request.ignoreChanges),
+            "delete_before_replace": bool(request.deleteBeforeReplace),
+            "retain_on_delete": bool(getattr(request, "retainOnDelete", False)),
+            "additional_secret_outputs": list(request.additionalSecretOutputs),
+            "provider": request.provider,
+        }
+        self.records.append(Record(
+            urn=response.urn, type=request.type, name=request.name, parent=request.parent,
+            custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object), options=options,
+        ))
+        return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Stack files → the config the Pulumi runtime would hand the program
+
+
+def stack_file(stack: str, root: Path = ROOT) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def shipped_stacks(root: Path = ROOT) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def runtime_config(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """What the CLI hands a program: every value as a string (structured ones as JSON), plus the
+    keys that hold secrets. A `secure:` value cannot be decrypted here (no passphrase, no engine),
+    so it becomes a fake plaintext that only the program's secret handling can hide again."""
+    values, secret_keys = {}, []
+
+    def has_secure(v: Any) -> bool:
+        if isinstance(v, dict):
+            return "secure" in v and len(v) == 1 or any(has_secure(x) for x in v.values())
+        if isinstance(v, list):
+            return any(has_secure(x) for x in v)
+        return False
+
+    def fake(v: Any, key: str) -> Any:
+        if isinstance(v, dict) and set(v) == {"secure"}:
+            return f"mock-secret-{key.split(':')[-1].lower()}-{_short_hash(str(v['secure']), length=6)}"
+        if isinstance(v, dict):
+            return {k: fake(x, key) for k, x in v.items()}
+        if isinstance(v, list):
+            return [fake(x, key) for x in v]
+        return v
+
+    for key, value in (config or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if has_secure(value):
+            secret_keys.append(full)
+        value = fake(value, full)
+        values[full] = json.dumps(value) if isinstance(value, (dict, list)) else (
+            json.dumps(value) if isinstance(value, bool) else str(value))
+    return values, secret_keys
+
+
+def read_stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
+    path = stack_file(stack, root)
+    if not path.exists():
+        known = ", ".join(shipped_stacks(root)) or "none"
+        raise FileNotFoundError(f"no stack file {path.name} (shipped stacks: {known})")
+    return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+
+
+@dataclass
+class Run:
+    stack: str
+    records: list[Record]
+    outputs: dict[str, Any]
+    secret_outputs: list[str]
+
+    def by_type(self, typ: str) -> list[Record]:
+        return [r for r in self.records if r.type == typ]
+
+    def one(self, typ: str, name: Optional[str] = None) -> Record:
+        found = [r for r in self.by_type(typ) if name is None or r.name == name]
+        if len(found) != 1:
+            raise AssertionError(f"expected one {typ} {name or ''}, found {[r.name for r in found]}")
+        return found[0]
+
+
+def run_program(
+    stack: str, config: dict[str, Any], program: Optional[Callable[[], None]] = None
+) -> Run:
+    """Run `program` (the real one by default) under mocks with the given stack config."""
+    return contextvars.Context().run(_run, stack, config, program)
+
+
+def _run(stack: str, config: dict[str, Any], program: Optional[Callable[[], None]]) -> Run:
+    if program is None:
+        from infra.program import main as program
+    values, secret_keys = runtime_config(config)
+    set_all_config(values, secret_keys)
+    settings.ROOT.set(None)
+    monitor = RecordingMonitor(FakeCloud())
+    sdk_mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    _sync_await(run_pulumi_func(program))
+    root = settings.get_root_resource()
+    outputs, secret_outputs = {}, []
+    for key, value in (root.outputs if root else {}).items():
+        out = pulumi.Output.from_input(value)
+        outputs[key] = _sync_await(out.future())
+        if _sync_await(out.is_secret()):
+            secret_outputs.append(key)
+    return Run(stack=stack, records=monitor.records, outputs=outputs, secret_outputs=secret_outputs)
+
+
+def run_stack(stack: str, root: Path = ROOT) -> Run:
+    return run_program(stack, read_stack_config(stack, root))
+
+
+__all__ = ["FakeCloud", "Record", "Run", "run_program", "run_stack", "shipped_stacks", "NAMESPACE"]
