@@ -172,7 +172,7 @@ def build_spec(
             continue
         if key in targets.TARGETS:
             problems.append(Problem(key, f"settings only for this stack's target ({target})",
-                                    f"a '{key}' section"))
+                                    f"a section for target '{key}'"))
         else:
             problems.append(Problem(key, "a known key (see docs/config.md)", f"unknown key '{key}'"))
     if problems:

@@ -262,7 +262,11 @@ def _run(stack: str, config: dict[str, Any], program: Optional[Callable[[], None
     settings.ROOT.set(None)
     monitor = RecordingMonitor(FakeCloud())
     sdk_mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    _sync_await(run_pulumi_func(program))
+    try:
+        _sync_await(run_pulumi_func(program))
+    except Exception as exc:
+        exc.records = monitor.records  # what was declared before the failure (tests assert: nothing)
+        raise
     root = settings.get_root_resource()
     outputs, secret_outputs = {}, []
     for key, value in (root.outputs if root else {}).items():

@@ -19,25 +19,19 @@ from components.docker.service import ContainerService, ContainerServiceArgs, Mi
 from infra.errors import Problem
 from infra.spec import Model, ServiceSpec
 
-# Docker's own floor for a container's memory limit.
-MIN_MEMORY_MIB = 6
-
-
 class Settings(Model):
     host_port: int = Field(ge=1024, le=65535)  # the first web service's port on the host; the next get +1, +2…
     bind_address: str = Field(pattern=r"^(127\.\d+\.\d+\.\d+|0\.0\.0\.0|::1)$")
 
 
 def check(spec: ServiceSpec) -> list[Problem]:
+    """Docker runs any size the spec allows; what can clash is the host ports of the web services."""
     problems = []
     settings: Settings = spec.target_settings
     last = settings.host_port + len(spec.web_services) - 1
     if last > 65535:
         problems.append(Problem("docker.host_port", f"a port ≤ {65535 - len(spec.web_services) + 1}",
                                 str(settings.host_port)))
-    for svc in spec.services.values():
-        if svc.memory < MIN_MEMORY_MIB:
-            problems.append(Problem(f"services.{svc.name}.memory", f"at least {MIN_MEMORY_MIB} MiB", str(svc.memory)))
     return problems
 
 

@@ -1,0 +1,48 @@
+"""berth's own tooling: `python -m infra plan --stack NAME [--json FILE] [--render-dir DIR]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from infra.errors import ConfigError
+
+
+def plan(args: argparse.Namespace) -> int:
+    from infra import mocks
+    from infra.plan import as_json, render_text, write_render_dir
+
+    try:
+        run = mocks.run_stack(args.stack)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(render_text(run))
+    if args.json:
+        Path(args.json).write_text(json.dumps(as_json(run), indent=2, sort_keys=True) + "\n")
+        print(f"\nWrote {args.json}")
+    if args.render_dir:
+        written = write_render_dir(run, Path(args.render_dir))
+        print(f"Wrote {len(written)} files to {args.render_dir}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("plan", help="print what `pulumi up` would create, computed offline under mocks")
+    p.add_argument("--stack", default="local", help="stack name: reads Pulumi.<stack>.yaml (default: local)")
+    p.add_argument("--json", metavar="FILE", help="write every resource with its inputs (secrets masked)")
+    p.add_argument("--render-dir", metavar="DIR", help="write one YAML file per resource")
+    p.set_defaults(func=plan)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

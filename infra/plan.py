@@ -1,0 +1,100 @@
+"""`python -m infra plan`: what `pulumi up` would create for a stack, computed offline.
+
+The tree mirrors `pulumi preview` (type, name, parent); every secret is masked, in the tree's
+outputs, in `--json` and in `--render-dir`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.mocks import PROJECT, Record, Run, masked
+
+
+def _children(run: Run) -> dict[str, list[Record]]:
+    tree: dict[str, list[Record]] = {}
+    for rec in run.records:
+        tree.setdefault(rec.parent, []).append(rec)
+    return tree
+
+
+def tree_lines(run: Run) -> list[str]:
+    tree = _children(run)
+    stack_name = f"{PROJECT}-{run.stack}"
+    rows: list[tuple[str, str, str]] = [("", "pulumi:pulumi:Stack", stack_name)]
+    roots = [urn for urn in tree if urn.endswith(f"::pulumi:pulumi:Stack::{stack_name}") or urn == ""]
+
+    def walk(urn: str, prefix: str) -> None:
+        kids = tree.get(urn, [])
+        for i, rec in enumerate(kids):
+            last = i == len(kids) - 1
+            branch = "└─ " if last else "├─ "
+            label = rec.type + ("  [protected]" if rec.options.get("protect") else "")
+            rows.append((prefix + branch, label, rec.name))
+            walk(rec.urn, prefix + ("   " if last else "│  "))
+
+    for urn in roots:
+        walk(urn, "")
+    width = max(len(p) + len(t) for p, t, _ in rows) + 2
+    lines = [f"     {'Type':<{width}}{'Name':<28}Plan"]
+    for prefix, typ, name in rows:
+        lines.append(f" +   {prefix + typ:<{width}}{name:<28}create")
+    return lines
+
+
+def outputs_lines(run: Run) -> list[str]:
+    if not run.outputs:
+        return []
+    lines = ["", "Outputs:"]
+    for key in sorted(run.outputs):
+        value = "[secret]" if key in run.secret_outputs else masked(run.outputs[key])
+        lines.append(f"    {key}: {json.dumps(value)}")
+    return lines
+
+
+def counts(run: Run) -> Counter:
+    return Counter(rec.type for rec in run.records)
+
+
+def render_text(run: Run) -> str:
+    by_type = counts(run)
+    lines = [f"Previewing update ({run.stack}) offline, under the Pulumi SDK's mock runtime:", ""]
+    lines += tree_lines(run)
+    lines += outputs_lines(run)
+    lines += ["", "Resources:", f"    + {len(run.records) + 1} to create (1 stack, "
+              f"{sum(1 for r in run.records if not r.custom)} components, "
+              f"{sum(1 for r in run.records if r.custom)} cloud resources)", "", "By type:"]
+    lines += [f"    {n:>4}  {typ}" for typ, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return "\n".join(lines)
+
+
+def as_json(run: Run) -> dict[str, Any]:
+    return {
+        "stack": run.stack,
+        "resources": [
+            {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom,
+             "options": masked(r.options), "inputs": r.masked_inputs()}
+            for r in run.records
+        ],
+        "outputs": {k: ("[secret]" if k in run.secret_outputs else masked(v)) for k, v in run.outputs.items()},
+        "counts": dict(sorted(counts(run).items())),
+    }
+
+
+def write_render_dir(run: Run, directory: Path) -> list[Path]:
+    """One YAML file per cloud resource (for `kubernetes`, these are the manifests)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for index, rec in enumerate(r for r in run.records if r.custom):
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", rec.type.split(":")[-1]).strip("-").lower()
+        path = directory / f"{index:03d}-{slug}-{rec.name}.yaml"
+        path.write_text(yaml.safe_dump(
+            {"type": rec.type, "name": rec.name, "inputs": rec.masked_inputs()}, sort_keys=True))
+        written.append(path)
+    return written
