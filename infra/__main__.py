@@ -1,4 +1,8 @@
-"""berth's own tooling: `python -m infra plan --stack NAME [--json FILE] [--render-dir DIR]`."""
+"""berth's own tooling: `python -m infra plan --stack NAME [--json FILE] [--render-dir DIR]`.
+
+Exit codes: 0 planned and every policy holds; 2 bad stack config (nothing declared); 3 a policy
+of policies/ is violated.
+"""
 
 from __future__ import annotations
 
@@ -22,14 +26,20 @@ def plan(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from infra.policy import evaluate
+
     print(render_text(run))
+    violations = evaluate(run)
+    print(f"\nPolicies (policies/rules.py): {len(violations)} violation(s)")
+    for violation in violations:
+        print(f"    {violation}")
     if args.json:
         Path(args.json).write_text(json.dumps(as_json(run), indent=2, sort_keys=True) + "\n")
         print(f"\nWrote {args.json}")
     if args.render_dir:
         written = write_render_dir(run, Path(args.render_dir))
         print(f"Wrote {len(written)} files to {args.render_dir}")
-    return 0
+    return 3 if violations else 0
 
 
 def main(argv: list[str] | None = None) -> int:
