@@ -58,8 +58,18 @@ class RequestContextMiddleware:
         status = 500
         started = False
 
+        too_large = False
+        replaced = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, started, replaced
+            if too_large and not started:
+                # The framework turned our read error into its own (400) response: send 413 instead.
+                replaced = True
+                await send_error(413, message=f"Request body exceeds {self.max_body_bytes} bytes")
+                return
+            if replaced:
+                return
             if message["type"] == "http.response.start":
                 started = True
                 status = message["status"]
@@ -67,20 +77,23 @@ class RequestContextMiddleware:
             await send(message)
 
         async def send_error(code: int, error: str | None = None, message: str | None = None) -> None:
+            nonlocal status, started
             body = json.dumps(error_body(code, error, message, request_id)).encode()
-            await send_wrapper({"type": "http.response.start", "status": code,
-                                "headers": [(b"content-type", b"application/json"),
-                                            (b"content-length", str(len(body)).encode())]})
-            await send_wrapper({"type": "http.response.body", "body": body})
+            started, status = True, code
+            await send({"type": "http.response.start", "status": code,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode()), *extra_headers]})
+            await send({"type": "http.response.body", "body": body})
 
         received = 0
 
         async def receive_limited() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    too_large = True
                     raise BodyTooLarge
             return message
 
@@ -91,7 +104,7 @@ class RequestContextMiddleware:
             else:
                 await self.app(scope, receive_limited, send_wrapper)
         except BodyTooLarge:
-            if not started:
+            if not started:  # nothing was sent yet
                 await send_error(413, message=f"Request body exceeds {self.max_body_bytes} bytes")
         except Exception:
             ERRORS.labels("unhandled").inc()
