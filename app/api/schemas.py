@@ -80,6 +80,11 @@ class LoginRequest(BaseModel):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return (_clean_text(value) or "").lower()
+
 
 class TokenResponse(BaseModel):
     access_token: str

@@ -185,6 +185,9 @@ def test_login_issues_a_working_token(client, tokens) -> None:
                  401, "invalid_credentials")
     assert_error(client.post("/api/login", json={"email": "nobody@example.test", "password": PASSWORD}),
                  401, "invalid_credentials")
+    # Found by the fuzz test: Postgres rejects NUL, so it must be a 422, not a 500.
+    assert_error(client.post("/api/login", json={"email": "a\x00@example.test", "password": PASSWORD}),
+                 422, "validation_error")
 
 
 # --- generic errors ----------------------------------------------------------------------------

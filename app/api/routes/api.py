@@ -71,7 +71,7 @@ def feedback_detailed(
 @router.post("/login", response_model=TokenResponse, responses=_ERRORS)
 async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
     user = await run_in_threadpool(
-        lambda: session.scalar(select(User).where(User.email == body.email.strip().lower())))
+        lambda: session.scalar(select(User).where(User.email == body.email)))
     ok = await run_in_threadpool(verify_password, body.password, user.password_hash if user else _DUMMY_HASH)
     if user is None or not ok or not user.is_active:
         raise ApiError(401, "invalid_credentials", "Email or password is incorrect")
