@@ -42,3 +42,4 @@ def child_exit(server, worker) -> None:  # noqa: ANN001
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
