@@ -1,0 +1,1 @@
+"""berth: a small FAQ-answering API deployed by the berth Pulumi program."""
