@@ -19,10 +19,11 @@ USER = "10001:10001"  # the image's unprivileged user
 MIGRATE = "migrate"
 
 
-def assume_role_policy(service: str) -> str:
-    import json
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+def assume_role_policy(service: str, account: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Only the service, and only on behalf of this account (no confused deputy)."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]})
 
 
 def execution_policy(log_group_arn: pulumi.Input[str], secret_arns: Sequence[pulumi.Input[str]],
@@ -120,15 +121,16 @@ class FargateService(pulumi.ComponentResource):
         svc = args.service
         full = f"{args.prefix}-{svc.name}"
 
+        account = aws.get_caller_identity_output().account_id
         logs = aws.cloudwatch.LogGroup("logs", name=f"/berth/{args.prefix}/{svc.name}",
                                        retention_in_days=args.log_retention_days, opts=child)
         execution = aws.iam.Role("execution", name=f"{full}-execution"[:64],
-                                 assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"), opts=child)
+                                 assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", account), opts=child)
         self.execution_policy = execution_policy(logs.arn, list(args.secret_arns.values()), args.repository_arns)
         execution_grant = aws.iam.RolePolicy("execution", role=execution.id, policy=self.execution_policy, opts=child)
         # The app calls no AWS API: its task role carries no policy at all.
         task_role = aws.iam.Role("task", name=f"{full}-task"[:64],
-                                 assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"), opts=child)
+                                 assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", account), opts=child)
 
         self.task_definition = aws.ecs.TaskDefinition(
             "task", family=full, network_mode="awsvpc", requires_compatibilities=["FARGATE"],
