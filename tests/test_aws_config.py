@@ -126,3 +126,10 @@ def test_problem_reads_as_key_expected_found():
     problems, _ = refused("dev", config("dev", service_defaults={"cpu": 0.25, "memory": 4096}))
     assert str(problems[0]) == ("berth:services.api.memory: expected for 0.25 vCPU on Fargate, "
                                 "MiB 512, 1024, 2048, found 4096")
+
+
+def test_stack_name_that_aws_cannot_use_is_refused():
+    problems, records = refused("Feature_X", config("dev"))
+    assert records == [] and [p.path for p in problems] == ["stack"]
+    assert problems[0].found == "berth-Feature_X"
+

@@ -258,6 +258,7 @@ def test_image_built_from_source_and_run_by_digest(runs, stack):
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repo["imageTagMutability"] == "IMMUTABLE"
     assert run.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"]
+    assert repo["forceDelete"] is (stack == "dev")  # prod's images outlive the stack: rollback needs them
     image = run.one("docker:index/image:Image").inputs
     from infra.config import ROOT
     from infra.source import source_hash

@@ -34,6 +34,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 VPC_ID = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
 SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+AWS_NAME = re.compile(r"^(?=.{1,27}$)[a-z](-?[a-z0-9])*$")
 CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}$")
 
 
@@ -68,6 +69,7 @@ class Settings(Model):
     cache_node_types: dict[Size, str]
     cache_snapshot_days: int = Field(ge=0, le=35)
     secret_recovery_days: int = Field(ge=0, le=30)
+    registry_force_delete: bool  # a dev stack's repository goes with `pulumi destroy`, images and all
 
     @field_validator("vpc_id", "zone_id", "certificate_arn")
     @classmethod
@@ -132,6 +134,11 @@ def check(spec: ServiceSpec) -> list[Problem]:
     """What the spec asks that Fargate, the ALB, ECS or CloudWatch would refuse."""
     settings: Settings = spec.target_settings
     problems: list[Problem] = []
+    # The prefix names the ALB (≤ 32 chars), the log bucket prefix (≤ 37 with "-alb-logs-") and more.
+    if not AWS_NAME.match(spec.prefix):
+        problems.append(Problem("stack", "a stack name that keeps "
+                                "'<project>-<stack>' to lowercase letters, digits and single hyphens, ≤ 27 chars",
+                                spec.prefix))
     for svc in spec.services.values():
         path = f"services.{svc.name}"
         units = _cpu_units(svc.cpu)

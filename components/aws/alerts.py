@@ -43,6 +43,7 @@ class Alerts(pulumi.ComponentResource):
         super().__init__("berth:aws:Alerts", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self._args = args
+        # Not encrypted with the AWS-managed SNS key: CloudWatch alarms cannot publish to such a topic.
         self.topic = aws.sns.Topic("alerts", name=f"{args.prefix}-alerts", opts=child)
         if args.spec.email:
             aws.sns.TopicSubscription("email", topic=self.topic.arn, protocol="email",

@@ -33,6 +33,7 @@ LIFECYCLE = {
 class RegistryArgs:
     prefix: str
     image: Image
+    force_delete: bool
 
 
 class Registry(pulumi.ComponentResource):
@@ -46,7 +47,7 @@ class Registry(pulumi.ComponentResource):
         self.repository = aws.ecr.Repository(
             "app", name=args.prefix, image_tag_mutability="IMMUTABLE",  # a tag is a source hash
             image_scanning_configuration={"scan_on_push": True},
-            encryption_configurations=[{"encryption_type": "AES256"}], opts=child)
+            encryption_configurations=[{"encryption_type": "AES256"}], force_delete=args.force_delete, opts=child)
         aws.ecr.LifecyclePolicy("app", repository=self.repository.name, policy=json.dumps(LIFECYCLE), opts=child)
         self.pull_arns = [self.repository.arn]
         if args.image.build is not None:

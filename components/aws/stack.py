@@ -49,7 +49,8 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
         values["REDIS_URL"] = cache.url
     secrets = Secrets("secrets", SecretsArgs(prefix=spec.prefix, values=values,
                                              recovery_days=settings.secret_recovery_days))
-    registry = Registry("image", RegistryArgs(prefix=spec.prefix, image=spec.image))
+    registry = Registry("image", RegistryArgs(prefix=spec.prefix, image=spec.image,
+                                                   force_delete=settings.registry_force_delete))
 
     edge = None
     if spec.web_services:
