@@ -1,7 +1,7 @@
 """Check a request against botocore's model of the AWS API: an independent model of the cloud.
 
 botocore's own ParamValidator checks types, required members and unknown keys, but not enum values
-and not every `min`/`max` (it skips max, and ranges on some types). `problems()` runs it, then walks
+and not every `min`/`max` (it skips max, and ranges on some types), nor string patterns. `problems()` runs it, then walks
 the shape itself for those. `to_api()` turns a recorded Pulumi input (camelCase keys, floats for
 every number) into the request's casing and types.
 """
@@ -9,6 +9,7 @@ every number) into the request's casing and types.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, Mapping, Optional
 
 import botocore.session
@@ -81,9 +82,23 @@ def _walk(value: Any, shape: Shape, path: str, out: list[str]) -> None:
         if shape.enum and value not in shape.enum:
             out.append(f"{path}: {value!r} is not one of {sorted(shape.enum)}")
         _range(len(value), meta, f"{path} (length)", out)
+        pattern = _pattern(meta.get("pattern"))
+        if pattern is not None and not pattern.fullmatch(value):
+            out.append(f"{path}: {value!r} does not match {meta['pattern']}")
     elif shape.type_name in ("integer", "long", "double", "float") and isinstance(value, (int, float)) \
             and not isinstance(value, bool):
         _range(value, meta, path, out)
+
+
+@functools.lru_cache(maxsize=None)
+def _pattern(text: Optional[str]) -> Optional[re.Pattern]:
+    """The model's patterns are Java regexes; the few Python cannot read are skipped."""
+    if not text:
+        return None
+    try:
+        return re.compile(text, re.DOTALL)
+    except re.error:
+        return None
 
 
 def _range(found: float, meta: dict, path: str, out: list[str]) -> None:

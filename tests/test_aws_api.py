@@ -45,6 +45,9 @@ def test_botocheck_catches_what_the_plain_validator_skips():
     too_long = {**good, "HealthCheckIntervalSeconds": 301}
     assert shape.members["HealthCheckIntervalSeconds"].metadata.get("max") == 300
     assert any("above the maximum" in p for p in botocheck.problems("elbv2", "CreateTargetGroup", too_long))
+    visibility = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "edge metric"}
+    acl = {"Name": "x", "Scope": "REGIONAL", "DefaultAction": {"Allow": {}}, "VisibilityConfig": visibility}
+    assert any("does not match" in p for p in botocheck.problems("wafv2", "CreateWebACL", acl))  # a space
     unknown = {**good, "HealthCheckPeriod": 10}
     assert botocheck.problems("elbv2", "CreateTargetGroup", unknown)
     assert botocheck.to_api({"fooBar": [1.0, 1.5]}) == {"FooBar": [1, 1.5]}

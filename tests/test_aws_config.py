@@ -146,3 +146,14 @@ def test_every_setting_is_documented_and_given_by_every_tier():
         section = load_tier(tier).get("aws") or {}
         assert set(section) | optional == set(Settings.model_fields), tier
         Settings.model_validate(section)
+
+
+def test_second_web_service_gets_its_own_target_group_and_path():
+    run = run_program("dev", config("dev", services={
+        "api": {"kind": "web"}, "admin": {"kind": "web", "port": 8001}}))
+    assert sorted(r.name for r in run.by_type("aws:lb/targetGroup:TargetGroup")) == ["admin", "api"]
+    rule = run.one("aws:lb/listenerRule:ListenerRule", "admin").inputs
+    assert rule["conditions"] == [{"pathPattern": {"values": ["/admin/*"]}}]
+    ports = sorted(int(r.inputs["fromPort"]) for r in
+                   run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.name.startswith("tasks-in-"))
+    assert ports == [8000, 8001]
