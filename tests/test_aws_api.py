@@ -4,6 +4,7 @@ service models (plus enums and ranges), and every IAM policy checked with parlia
 from __future__ import annotations
 
 import json
+import re
 
 import parliament
 import pytest
@@ -245,7 +246,7 @@ def test_execution_role_reads_exactly_its_secrets(runs):
             assert sorted(by_sid["Secrets"]["Resource"]) == arns
             assert by_sid["Secrets"]["Action"] == "secretsmanager:GetSecretValue"
             assert by_sid["EcrPull"]["Resource"] == [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repo}"]
-            assert by_sid["Logs"]["Resource"].startswith(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/berth/")
+            assert re.fullmatch(rf"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/berth/berth-[a-z]+/[a-z]+:\*", by_sid["Logs"]["Resource"])
             assert all(s["Effect"] == "Allow" for s in doc["Statement"])
             assert [s["Sid"] for s in doc["Statement"] if s["Resource"] == "*"] == ["EcrLogin"]
             assert rec.name == "execution"

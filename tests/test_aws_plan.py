@@ -110,8 +110,9 @@ def test_task_definition(runs, stack):
     assert migrate["essential"] is False and migrate["command"] == ["python", "-m", "app", "migrate"]
     assert app["dependsOn"] == [{"containerName": "migrate", "condition": "SUCCESS"}]
     assert "healthCheck" not in migrate and "portMappings" not in migrate
-    log = run.one("aws:cloudwatch/logGroup:LogGroup")
-    assert log.inputs["retentionInDays"] == {"dev": 7, "prod": 90}[stack]
+    logs = {r.inputs["name"]: r.inputs["retentionInDays"] for r in run.by_type("aws:cloudwatch/logGroup:LogGroup")}
+    days = {"dev": 7, "prod": 90}[stack]
+    assert logs == {f"/berth/berth-{stack}/api": days, f"/aws/rds/instance/berth-{stack}/postgresql": days}
 
 
 @pytest.mark.parametrize("stack", TIERS)

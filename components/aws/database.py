@@ -24,6 +24,7 @@ class DatabaseArgs:
     instance_class: str
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
+    log_retention_days: int
 
 
 class Database(pulumi.ComponentResource):
@@ -40,6 +41,9 @@ class Database(pulumi.ComponentResource):
             "database", name=f"{args.prefix}-postgres{major}", family=f"postgres{major}",
             parameters=[{"name": "rds.force_ssl", "value": "1"}],  # no plain-text connection is accepted
             opts=child)
+        # Created before RDS does it with no expiry: the exported Postgres log keeps the tier's retention.
+        logs = aws.cloudwatch.LogGroup("postgres-logs", name=f"/aws/rds/instance/{args.prefix}/postgresql",
+                                       retention_in_days=args.log_retention_days, opts=child)
         secret = password("database-password", self)
         grows = db.max_storage_gb > db.storage_gb
         self.instance = aws.rds.Instance(
@@ -62,6 +66,6 @@ class Database(pulumi.ComponentResource):
             auto_minor_version_upgrade=True,
             apply_immediately=not db.deletion_protection,  # protected databases change in their maintenance window
             # `protect` follows deletion protection: Pulumi refuses to delete what AWS would.
-            opts=pulumi.ResourceOptions(parent=self, protect=db.deletion_protection))
+            opts=pulumi.ResourceOptions(parent=self, protect=db.deletion_protection, depends_on=[logs]))
         self.url = postgres_url(USER, secret, self.instance.address, self.instance.port, db.name, sslmode="require")
         self.register_outputs({"address": self.instance.address})

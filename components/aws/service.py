@@ -36,7 +36,8 @@ def execution_policy(log_group_arn: pulumi.Input[str], secret_arns: Sequence[pul
          "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
          "Resource": list(repository_arns)},
         {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": pulumi.Output.concat(log_group_arn, ":log-stream:*")},
+         # The documented form: the group and every stream in it (CreateLogStream acts on the group).
+         "Resource": pulumi.Output.concat(log_group_arn, ":*")},
     ]
     if secret_arns:
         statements.append({"Sid": "Secrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",

@@ -39,7 +39,8 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
         database = Database("database", DatabaseArgs(
             prefix=spec.prefix, spec=spec.database,
             instance_class=settings.database_instance_classes[spec.database.size],
-            subnet_ids=network.private_subnet_ids, security_group_id=network.database_sg.id))
+            subnet_ids=network.private_subnet_ids, security_group_id=network.database_sg.id,
+            log_retention_days=spec.log_retention_days))
         values["DATABASE_URL"] = database.url
     if spec.cache.enabled:
         cache = Cache("cache", CacheArgs(
