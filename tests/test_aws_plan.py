@@ -161,7 +161,7 @@ def test_alarms(runs, stack):
                            "api-memory", "database-free-storage", "database-cpu"}
     for a in alarms.values():
         assert a["alarmActions"] == a["okActions"] and len(a["alarmActions"]) == 1
-        assert a["alarmActions"][0].endswith(f":berth-{stack}-alerts")
+        assert a["alarmActions"][0].endswith(f":{topic.inputs['name']}") and topic.inputs["name"] == f"berth-{stack}-alerts"
     err = alarms["error-rate"]
     assert err["threshold"] == 10 and err["evaluationPeriods"] == 5 and err["comparisonOperator"] == "GreaterThanThreshold"
     expr = [q for q in err["metricQueries"] if q.get("returnData")]

@@ -9,8 +9,6 @@ import ipaddress
 import re
 from typing import Any, Literal, Optional
 
-import pulumi
-import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from infra.errors import Problem

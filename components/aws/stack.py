@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi
 import pulumi_aws as aws
 
 from components.aws.alerts import Alerts, AlertsArgs, WebTarget
