@@ -255,3 +255,31 @@ def test_execution_role_reads_exactly_its_secrets(runs):
         assert roles
         assert not run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         assert not [r for r in run.by_type("aws:iam/policy:Policy")]
+
+
+# ------------------------------------------------------------------------------------------------
+# RDS CreateDBInstance and ElastiCache CreateReplicationGroup: the data stores' requests.
+
+RDS_RENAMES = {
+    "identifier": "DBInstanceIdentifier", "instanceClass": "DBInstanceClass", "dbName": "DBName",
+    "multiAz": "MultiAZ", "username": "MasterUsername", "password": "MasterUserPassword",
+    "dbSubnetGroupName": "DBSubnetGroupName", "parameterGroupName": "DBParameterGroupName",
+    "performanceInsightsEnabled": "EnablePerformanceInsights",
+    "enabledCloudwatchLogsExports": "EnableCloudwatchLogsExports",
+}
+RDS_NOT_IN_CREATE = ("applyImmediately", "skipFinalSnapshot", "finalSnapshotIdentifier")
+
+
+def test_data_stores_against_rds_and_elasticache_models(runs):
+    from infra.mocks import unwrap
+    for stack, rec in records(runs, "aws:rds/instance:Instance"):
+        i = {k: v for k, v in unwrap(rec.inputs).items() if k not in RDS_NOT_IN_CREATE}
+        request = botocheck.to_api(i, RDS_RENAMES)
+        assert botocheck.problems("rds", "CreateDBInstance", request) == [], stack
+    for stack, rec in records(runs, "aws:elasticache/replicationGroup:ReplicationGroup"):
+        i = {k: v for k, v in unwrap(rec.inputs).items() if k not in ("applyImmediately",)}
+        request = botocheck.to_api(i, {
+            "description": "ReplicationGroupDescription", "subnetGroupName": "CacheSubnetGroupName",
+            "nodeType": "CacheNodeType", "multiAzEnabled": "MultiAZEnabled",
+            "snapshotRetentionLimit": "SnapshotRetentionLimit"})
+        assert botocheck.problems("elasticache", "CreateReplicationGroup", request) == [], stack
