@@ -87,6 +87,58 @@ FAKE_OUTPUTS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "baseImageName": i.get("imageName"),
     },
     "docker:index/network:Network": lambda n, i: {"id": _short_hash("net", n, length=64)},
+    # aws target: the ARNs in the formats IAM and the APIs expect, and the computed outputs it reads.
+    "aws:lb/loadBalancer:LoadBalancer": lambda n, i: {
+        "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/{i.get('name', n)}/{_short_hash(n, length=16)}",
+        "arnSuffix": f"app/{i.get('name', n)}/{_short_hash(n, length=16)}",
+        "dnsName": f"{i.get('name', n)}-{_short_hash(n, length=10)}.{REGION}.elb.amazonaws.com",
+        "zoneId": "Z35SXDOTRQ7X7K",
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda n, i: {
+        "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{n}/{_short_hash(n, length=16)}",
+        "arnSuffix": f"targetgroup/{n}/{_short_hash(n, length=16)}",
+    },
+    "aws:rds/instance:Instance": lambda n, i: {
+        "address": f"{i.get('identifier', n)}.{_short_hash(n, length=12)}.{REGION}.rds.amazonaws.com",
+        "endpoint": f"{i.get('identifier', n)}.{_short_hash(n, length=12)}.{REGION}.rds.amazonaws.com:5432",
+        "identifier": i.get("identifier", n),
+        "arn": f"arn:aws:rds:{REGION}:{ACCOUNT}:db:{i.get('identifier', n)}",
+    },
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda n, i: {
+        "primaryEndpointAddress": f"master.{i.get('replicationGroupId', n)}.{_short_hash(n, length=6)}.use1.cache.amazonaws.com",
+        "arn": f"arn:aws:elasticache:{REGION}:{ACCOUNT}:replicationgroup:{i.get('replicationGroupId', n)}",
+    },
+    "aws:ecr/repository:Repository": lambda n, i: {
+        "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{i.get('name', n)}",
+        "registryId": ACCOUNT,
+        "arn": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{i.get('name', n)}",
+    },
+    "aws:acm/certificate:Certificate": lambda n, i: {
+        "arn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/{_short_hash(n, length=8)}-0000-4000-8000-{_short_hash(n, length=12)}",
+        "domainValidationOptions": [{
+            "domainName": i.get("domainName"), "resourceRecordName": f"_{_short_hash(n)}.{i.get('domainName')}.",
+            "resourceRecordType": "CNAME", "resourceRecordValue": f"_{_short_hash(n, 'v')}.acm-validations.aws.",
+        }],
+    },
+    "aws:acm/certificateValidation:CertificateValidation": lambda n, i: {"certificateArn": i.get("certificateArn")},
+    "aws:route53/record:Record": lambda n, i: {"fqdn": str(i.get("name", n)).rstrip(".")},
+    "aws:secretsmanager/secret:Secret": lambda n, i: {
+        "arn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{i.get('name', n)}-{_short_hash(n, length=6)}",
+    },
+    "aws:cloudwatch/logGroup:LogGroup": lambda n, i: {
+        "arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{i.get('name', n)}",
+    },
+    "aws:iam/role:Role": lambda n, i: {"arn": f"arn:aws:iam::{ACCOUNT}:role/{i.get('name', n)}"},
+    "aws:s3/bucket:Bucket": lambda n, i: {
+        "bucket": f"{i.get('bucketPrefix', n)}{_short_hash(n, length=8)}",
+        "arn": f"arn:aws:s3:::{i.get('bucketPrefix', n)}{_short_hash(n, length=8)}",
+    },
+    "aws:sns/topic:Topic": lambda n, i: {"arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{i.get('name', n)}"},
+    "aws:ecs/cluster:Cluster": lambda n, i: {"arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{i.get('name', n)}"},
+    "aws:ecs/taskDefinition:TaskDefinition": lambda n, i: {
+        "arn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{i.get('family', n)}:1", "revision": 1,
+    },
+    "aws:cloudwatch/dashboard:Dashboard": lambda n, i: {"dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{i.get('dashboardName', n)}"},
 }
 
 
@@ -110,6 +162,14 @@ FAKE_INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     },
     "aws:index/getRegion:getRegion": lambda a: {"name": REGION, "region": REGION, "id": REGION},
     "aws:index/getPartition:getPartition": lambda a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda a: {
+        "userName": "AWS", "password": "mock-ecr-password", "authorizationToken": "mock-ecr-token",
+        "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com", "expiresAt": "2099-01-01T00:00:00Z",
+        "registryId": a.get("registryId", ACCOUNT), "id": REGION,
+    },
+    "aws:elb/getServiceAccount:getServiceAccount": lambda a: {
+        "arn": "arn:aws:iam::127311923021:root", "id": "127311923021",  # us-east-1's ELB account
+    },
 }
 
 
