@@ -21,8 +21,13 @@ test: $(VENV)/.installed
 	@if [ -x tools/services.sh ]; then tools/services.sh start; fi
 	$(PY) -m pytest
 
+app: $(VENV)/.installed
+	$(PY) -m app serve
+
 bench: $(VENV)/.installed
 	$(PY) bench/plan.py
+	@if [ -x tools/services.sh ]; then tools/services.sh start; fi
+	$(PY) bench/app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build
