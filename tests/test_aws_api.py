@@ -9,7 +9,7 @@ import re
 import parliament
 import pytest
 
-import botocheck
+from tests import botocheck
 from infra.mocks import run_program, read_stack_config, run_stack
 
 TIERS = ("dev", "prod")
