@@ -201,6 +201,11 @@ class ServiceSpec(Model):
         return [s for s in self.services.values() if not s.is_web]
 
     @property
+    def base_env(self) -> dict[str, str]:
+        """The plain env every service gets: ENVIRONMENT from the tier, then the stack's own env."""
+        return {"ENVIRONMENT": "production" if self.tier == "prod" else "development", **self.env}
+
+    @property
     def prefix(self) -> str:
         """A short name for physical resources: project and stack, e.g. `berth-prod`."""
         return f"{self.project}-{self.stack}"

@@ -102,6 +102,10 @@ def test_task_definition(runs, stack):
         assert c["logConfiguration"]["logDriver"] == "awslogs"
         assert c["logConfiguration"]["options"]["awslogs-group"] == f"/berth/berth-{stack}/api"
     assert len(secret_arns) == len(expected)
+    env = {e["name"]: e["value"] for e in app["environment"]}
+    assert env["ENVIRONMENT"] == {"dev": "development", "prod": "production"}[stack]
+    # Only the ALB reaches the tasks, so the service trusts its X-Forwarded-For for per-client limits.
+    assert env["FORWARDED_ALLOW_IPS"] == "*" and env["PORT"] == "8000"
     hc = app["healthCheck"]
     assert "/liveness" in hc["command"][-1] and hc["command"][0] == "CMD"
     live = {"dev": (15, 5, 3, 120), "prod": (10, 5, 3, 180)}[stack]  # startPeriod = startup budget

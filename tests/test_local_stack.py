@@ -24,9 +24,10 @@ def env_of(record):
 
 
 def test_local_declares_database_cache_migrations_and_service(local):
-    assert set(containers(local)) == {"postgres", "redis", "migrate", "api"}
+    assert set(containers(local)) == {"postgres", "redis", "migrate", "api", "worker"}
     parents = {r.name: r.parent.rsplit("::", 1)[-1] for r in local.by_type(CONTAINER)}
-    assert parents == {"postgres": "database", "redis": "cache", "migrate": "migrations", "api": "api"}
+    assert parents == {"postgres": "database", "redis": "cache", "migrate": "migrations", "api": "api",
+                       "worker": "worker"}
     assert all(r.parent for r in local.records), "every resource sits under the stack or a component"
 
 
@@ -41,12 +42,14 @@ def test_every_container_has_a_health_check_that_fits_its_job(local):
     # The startup budget of the dev tier (5 s × 24) becomes the start period.
     assert api["startPeriod"] == "120s"
     assert c["migrate"].inputs["healthcheck"]["tests"] == ["NONE"]
+    # The image's HEALTHCHECK probes HTTP; a worker serves none, so its check is switched off.
+    assert c["worker"].inputs["healthcheck"]["tests"] == ["NONE"]
 
 
 def test_only_the_web_service_publishes_a_port_and_only_on_loopback(local):
     c = containers(local)
     assert [dict(p) for p in c["api"].inputs["ports"]] == [{"internal": 8000.0, "external": 8080.0, "ip": "127.0.0.1"}]
-    for name in ("postgres", "redis", "migrate"):
+    for name in ("postgres", "redis", "migrate", "worker"):
         assert not c[name].inputs.get("ports"), f"{name} must not be reachable from the host"
     assert local.outputs["url"] == "http://localhost:8080"
 
@@ -82,6 +85,15 @@ def test_migrations_run_before_the_service_and_after_database_and_cache(local):
     assert migrate["command"] == ["python", "-m", "app", "migrate"]
     env, secret = env_of(c["migrate"])
     assert {"DATABASE_URL", "SECRET_KEY"} <= secret
+
+
+def test_worker_runs_its_command_with_the_same_image_env_and_secrets(local):
+    c = containers(local)
+    assert c["worker"].inputs["command"] == ["python", "-m", "app", "worker"]
+    assert c["worker"].inputs["image"] == c["api"].inputs["image"]
+    env, secret = env_of(c["worker"])
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= secret and "PORT" not in env
+    assert c["migrate"].urn in c["worker"].options["depends_on"]
 
 
 def test_service_container_is_hardened(local):

@@ -22,9 +22,9 @@ def test_plan_prints_the_tree_with_counts_and_writes_masked_json(tmp_path):
     text = result.stdout
     assert "pulumi:pulumi:Stack" in text and "berth-local" in text
     assert "├─ berth:docker:Database" in text and "│  └─ docker:index/container:Container" in text
-    assert "4  docker:index/container:Container" in text
+    assert "5  docker:index/container:Container" in text
     data = json.loads(out.read_text())
-    assert data["counts"]["docker:index/container:Container"] == 4
+    assert data["counts"]["docker:index/container:Container"] == 5
     api = next(r for r in data["resources"] if r["type"].endswith("Container") and r["name"] == "api")
     assert api["inputs"]["envs"] == "[secret]"
     assert "mock-" not in out.read_text()

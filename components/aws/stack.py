@@ -64,7 +64,9 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
 
     cluster = aws.ecs.Cluster("cluster", name=spec.prefix,
                               settings=[{"name": "containerInsights", "value": settings.container_insights}])
-    env = {"ENVIRONMENT": "production" if spec.tier == "prod" else "development", **spec.env}
+    # Only the ALB reaches the tasks (security groups), so its X-Forwarded-For is the client's
+    # address: the service's per-client rate limits must key on it, not on the ALB's address.
+    env = {**spec.base_env, "FORWARDED_ALLOW_IPS": "*"}
     migrate = spec.migrations.command if spec.migrations.enabled and spec.database.enabled else None
     services: dict[str, FargateService] = {}
     for svc in spec.services.values():

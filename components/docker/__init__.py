@@ -52,7 +52,7 @@ def deploy(spec: ServiceSpec) -> dict[str, Any]:
         secrets = {**secrets, "REDIS_URL": cache.url}
         ready.append(cache)
     image = AppImage("image", AppImageArgs(prefix=spec.prefix, image=spec.image))
-    env = {"ENVIRONMENT": "production" if spec.tier == "prod" else "development", **spec.env}
+    env = spec.base_env
     if spec.migrations.enabled:
         migrations = Migrations("migrations", MigrationsArgs(
             prefix=spec.prefix, command=spec.migrations.command, image=image.ref,
