@@ -18,8 +18,11 @@ from infra.mocks import PROJECT, Record, Run, masked
 
 
 def _children(run: Run) -> dict[str, list[Record]]:
+    """Children per parent in a stable order (components first, then by type and name): the SDK
+    registers resources concurrently, so registration order changes from run to run, and a plan
+    posted on every pull request must only change when the program does."""
     tree: dict[str, list[Record]] = {}
-    for rec in run.records:
+    for rec in sorted(run.records, key=lambda r: (r.custom, r.type, r.name)):
         tree.setdefault(rec.parent, []).append(rec)
     return tree
 
@@ -80,7 +83,7 @@ def as_json(run: Run) -> dict[str, Any]:
         "resources": [
             {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom,
              "options": masked(r.options), "inputs": r.masked_inputs()}
-            for r in run.records
+            for r in sorted(run.records, key=lambda r: r.urn)
         ],
         "outputs": {k: ("[secret]" if k in run.secret_outputs else masked(v)) for k, v in run.outputs.items()},
         "counts": dict(sorted(counts(run).items())),
@@ -91,7 +94,7 @@ def write_render_dir(run: Run, directory: Path) -> list[Path]:
     """One YAML file per cloud resource (for `kubernetes`, these are the manifests)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for index, rec in enumerate(r for r in run.records if r.custom):
+    for index, rec in enumerate(sorted((r for r in run.records if r.custom), key=lambda r: r.urn)):
         slug = re.sub(r"[^A-Za-z0-9]+", "-", rec.type.split(":")[-1]).strip("-").lower()
         path = directory / f"{index:03d}-{slug}-{rec.name}.yaml"
         path.write_text(yaml.safe_dump(

@@ -33,6 +33,12 @@ def test_plan_prints_the_tree_with_counts_and_writes_masked_json(tmp_path):
     assert all("mock-" not in p.read_text() for p in (tmp_path / "render").iterdir())
 
 
+def test_plan_output_is_the_same_on_every_run(tmp_path):
+    first, second = plan("--stack", "local"), plan("--stack", "local")
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
+
+
 def test_plan_of_a_stack_with_secure_values_masks_them(tmp_path):
     for name in ("Pulumi.yaml",):
         (tmp_path / name).write_text((ROOT / name).read_text())
