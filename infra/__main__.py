@@ -21,10 +21,7 @@ def plan(args: argparse.Namespace) -> int:
 
     try:
         run = mocks.run_stack(args.stack)
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ConfigError as exc:
+    except (FileNotFoundError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     from infra.policy import evaluate

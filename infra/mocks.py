@@ -146,9 +146,9 @@ def fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if typ.startswith("aws:"):
         out = {"arn": _aws_arn(typ, name), "name": inputs.get("name", name)}
-    for prefix, make in FAKE_OUTPUTS.items():
-        if typ == prefix or (prefix.endswith("*") and typ.startswith(prefix[:-1])):
-            out.update(make(name, inputs))
+    make = FAKE_OUTPUTS.get(typ)
+    if make is not None:
+        out.update(make(name, inputs))
     return out
 
 
@@ -181,7 +181,8 @@ class FakeCloud(sdk_mocks.Mocks):
     def new_resource(self, args: sdk_mocks.MockResourceArgs):
         state = dict(args.inputs)
         for key, value in fake_outputs(args.typ, args.name, args.inputs).items():
-            state.setdefault(key, value) if key == "name" else state.__setitem__(key, value)
+            if key != "name" or key not in state:  # a name the program chose wins over the fake one
+                state[key] = value
         for key in self.secret_outputs:
             if key in state and not is_secret(state[key]):
                 state[key] = pulumi.Output.secret(state[key])
@@ -224,7 +225,8 @@ class RecordingMonitor(sdk_mocks.MockMonitor):
             return response
         options = {
             "protect": bool(getattr(request, "protect", False)),
-            "depends_on": list(request.dependencies),
+            # A set, which the SDK sends in the order its concurrent registrations finished.
+            "depends_on": sorted(request.dependencies),
             "ignore_changes": list(request.ignoreChanges),
             "delete_before_replace": bool(request.deleteBeforeReplace),
             "retain_on_delete": bool(getattr(request, "retainOnDelete", False)),
@@ -277,8 +279,7 @@ def runtime_config(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
         if has_secure(value):
             secret_keys.append(full)
         value = fake(value, full)
-        values[full] = json.dumps(value) if isinstance(value, (dict, list)) else (
-            json.dumps(value) if isinstance(value, bool) else str(value))
+        values[full] = json.dumps(value) if isinstance(value, (dict, list, bool)) else str(value)
     return values, secret_keys
 
 

@@ -9,9 +9,9 @@ from tests.conftest import base_config
 
 def spec_of(**overrides):
     cfg = base_config(**overrides)
-    values = {k.split(":", 1)[1]: v for k, v in mocks.runtime_config(cfg)[0].items()}
-    secret_keys = set(mocks.runtime_config(cfg)[1])
-    return config.build_spec(values, secret_keys, project="berth", stack="t")
+    runtime_values, secret_keys = mocks.runtime_config(cfg)
+    values = {k.split(":", 1)[1]: v for k, v in runtime_values.items()}
+    return config.build_spec(values, set(secret_keys), project="berth", stack="t")
 
 
 def test_prod_tier_defaults_arrive_in_the_spec():

@@ -15,10 +15,12 @@ def containers(run):
 def env_of(record):
     """The container's env as a dict, and the names whose entries are secrets."""
     env, secret = {}, set()
-    for entry in record.inputs["envs"] if not mocks.is_secret(record.inputs["envs"]) else record.inputs["envs"]["value"]:
+    envs = record.inputs["envs"]
+    whole_list_secret = mocks.is_secret(envs)  # one secret entry makes the SDK mark the whole list
+    for entry in envs["value"] if whole_list_secret else envs:
         name, _, value = mocks.unwrap(entry).partition("=")
         env[name] = value
-        if mocks.is_secret(entry) or mocks.is_secret(record.inputs["envs"]):
+        if whole_list_secret or mocks.is_secret(entry):
             secret.add(name)
     return env, secret
 

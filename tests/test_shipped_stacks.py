@@ -14,7 +14,8 @@ def fake_secrets(run):
     for record in run.by_type("random:index/randomPassword:RandomPassword"):
         values.add(mocks.fake_outputs(record.type, record.name, record.inputs)["result"])
     config = mocks.read_stack_config(run.stack)
-    values |= {v for k, v in mocks.runtime_config(config)[0].items() if k in mocks.runtime_config(config)[1]}
+    runtime_values, secret_keys = mocks.runtime_config(config)
+    values |= {runtime_values[k] for k in secret_keys}
     return values
 
 

@@ -30,13 +30,7 @@ class AppSecrets(pulumi.ComponentResource):
         for secret in args.names:
             given = config.get_secret(secret)
             if given is None and secret in GENERATED:
-                generated = random.RandomPassword(
-                    secret.lower().replace("_", "-"),
-                    length=GENERATED[secret],
-                    special=False,  # survives env files, URLs and shells unquoted
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-                given = generated.result
+                given = password(secret.lower().replace("_", "-"), self, length=GENERATED[secret])
             self.values[secret] = pulumi.Output.secret(given)
         self.register_outputs({})
 
