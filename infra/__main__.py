@@ -1,7 +1,8 @@
 """berth's own tooling: `python -m infra plan --stack NAME [--json FILE] [--render-dir DIR]`.
 
 Exit codes: 0 planned and every policy holds; 2 bad stack config (nothing declared); 3 a policy
-of policies/ is violated.
+of policies/ is violated; 4 the engine or the cloud would refuse the plan (duplicate URNs,
+invalid or colliding physical names).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
+from infra.engine import EngineError
 from infra.errors import ConfigError
 
 
@@ -24,6 +26,9 @@ def plan(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
     from infra.policy import evaluate
 
     print(render_text(run))

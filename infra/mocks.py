@@ -24,6 +24,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.config import ROOT
+from infra.engine import EngineError, engine_urn, refusals
 from infra.errors import NAMESPACE
 
 PROJECT = "berth"
@@ -217,6 +218,10 @@ class RecordingMonitor(sdk_mocks.MockMonitor):
         self.records: list[Record] = []
         self.stack_urn = ""
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The SDK's mock keeps only the last parent type; the engine keeps the whole chain.
+        return engine_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
+
     def RegisterResource(self, request):
         self.mocks.secret_outputs = list(request.additionalSecretOutputs)
         response = super().RegisterResource(request)
@@ -328,6 +333,11 @@ def _run(stack: str, config: dict[str, Any], program: Optional[Callable[[], None
     except Exception as exc:
         exc.records = monitor.records  # what was declared before the failure (tests assert: nothing)
         raise
+    refused = refusals(monitor.records, _target(values))
+    if refused:
+        error = EngineError(stack, refused)
+        error.records = monitor.records
+        raise error
     root = settings.get_root_resource()
     outputs, secret_outputs = {}, []
     for key, value in (root.outputs if root else {}).items():
@@ -336,6 +346,12 @@ def _run(stack: str, config: dict[str, Any], program: Optional[Callable[[], None
         if _sync_await(out.is_secret()):
             secret_outputs.append(key)
     return Run(stack=stack, records=monitor.records, outputs=outputs, secret_outputs=secret_outputs)
+
+
+def _target(values: dict[str, str]) -> Optional[str]:
+    target = values.get(f"{NAMESPACE}:target")
+    from infra import targets
+    return target if target in targets.TARGETS else None
 
 
 def run_stack(stack: str, root: Path = ROOT) -> Run:

@@ -249,9 +249,9 @@ def test_execution_role_reads_exactly_its_secrets(runs):
             assert re.fullmatch(rf"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/berth/berth-[a-z]+/[a-z]+:\*", by_sid["Logs"]["Resource"])
             assert all(s["Effect"] == "Allow" for s in doc["Statement"])
             assert [s["Sid"] for s in doc["Statement"] if s["Resource"] == "*"] == ["EcrLogin"]
-            assert rec.name == "execution"
+            assert rec.name == f"{rec.parent.rsplit('::', 1)[-1]}-execution"
         # The task role gets no policy at all.
-        roles = {r.urn for r in run.by_type("aws:iam/role:Role") if r.name == "task"}
+        roles = {r.urn for r in run.by_type("aws:iam/role:Role") if r.name.endswith("-task")}
         assert roles
         assert not run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         assert not [r for r in run.by_type("aws:iam/policy:Policy")]

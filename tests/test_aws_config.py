@@ -59,7 +59,7 @@ def test_extra_worker_plans_without_a_load_balancer_target(worker_run):
     worker_td = [r for r in run.by_type("aws:ecs/taskDefinition:TaskDefinition") if r.parent.endswith("::worker")][0]
     assert (worker_td.inputs["cpu"], worker_td.inputs["memory"]) == ("512", "1024")
     policies = [r.name for r in run.by_type("aws:appautoscaling/policy:Policy") if r.parent.endswith("::worker")]
-    assert policies == ["cpu"]
+    assert policies == ["worker-cpu"]
     # Only the web service's port is open from the ALB.
     ports = {int(r.inputs["fromPort"]) for r in run.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r.name.startswith("tasks-in-")}

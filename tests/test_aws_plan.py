@@ -147,9 +147,9 @@ def test_autoscaling(runs, stack):
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == {"dev": (1, 2), "prod": (2, 10)}[stack]
     policies = {p.name: p.inputs["targetTrackingScalingPolicyConfiguration"]
                 for p in run.by_type("aws:appautoscaling/policy:Policy")}
-    assert policies["cpu"]["targetValue"] == 70
-    assert policies["cpu"]["predefinedMetricSpecification"]["predefinedMetricType"] == "ECSServiceAverageCPUUtilization"
-    req = policies["requests"]
+    assert policies["api-cpu"]["targetValue"] == 70
+    assert policies["api-cpu"]["predefinedMetricSpecification"]["predefinedMetricType"] == "ECSServiceAverageCPUUtilization"
+    req = policies["api-requests"]
     assert req["targetValue"] == {"dev": 500, "prod": 1000}[stack]
     assert req["predefinedMetricSpecification"]["predefinedMetricType"] == "ALBRequestCountPerTarget"
     assert req["predefinedMetricSpecification"]["resourceLabel"].startswith("app/") and "/targetgroup/" in \

@@ -123,18 +123,18 @@ class FargateService(pulumi.ComponentResource):
         full = f"{args.prefix}-{svc.name}"
 
         account = aws.get_caller_identity_output().account_id
-        logs = aws.cloudwatch.LogGroup("logs", name=f"/berth/{args.prefix}/{svc.name}",
+        logs = aws.cloudwatch.LogGroup(f"{svc.name}-logs", name=f"/berth/{args.prefix}/{svc.name}",
                                        retention_in_days=args.log_retention_days, opts=child)
-        execution = aws.iam.Role("execution", name=f"{full}-execution"[:64],
+        execution = aws.iam.Role(f"{svc.name}-execution", name=f"{full}-execution"[:64],
                                  assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", account), opts=child)
         self.execution_policy = execution_policy(logs.arn, list(args.secret_arns.values()), args.repository_arns)
-        execution_grant = aws.iam.RolePolicy("execution", role=execution.id, policy=self.execution_policy, opts=child)
+        execution_grant = aws.iam.RolePolicy(f"{svc.name}-execution", role=execution.id, policy=self.execution_policy, opts=child)
         # The app calls no AWS API: its task role carries no policy at all.
-        task_role = aws.iam.Role("task", name=f"{full}-task"[:64],
+        task_role = aws.iam.Role(f"{svc.name}-task", name=f"{full}-task"[:64],
                                  assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", account), opts=child)
 
         self.task_definition = aws.ecs.TaskDefinition(
-            "task", family=full, network_mode="awsvpc", requires_compatibilities=["FARGATE"],
+            f"{svc.name}-task", family=full, network_mode="awsvpc", requires_compatibilities=["FARGATE"],
             cpu=str(FARGATE_CPU[svc.cpu]), memory=str(svc.memory),
             execution_role_arn=execution.arn, task_role_arn=task_role.arn,
             runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "X86_64"},
@@ -148,7 +148,7 @@ class FargateService(pulumi.ComponentResource):
                                "container_port": svc.port}]
             grace = svc.probes.startup.budget_seconds  # the ALB waits as long as the startup probe may
         self.service = aws.ecs.Service(
-            "service", name=full, cluster=args.cluster_arn, task_definition=self.task_definition.arn,
+            f"{svc.name}-service", name=full, cluster=args.cluster_arn, task_definition=self.task_definition.arn,
             desired_count=svc.scaling.min, launch_type="FARGATE", platform_version="LATEST",
             network_configuration={"subnets": list(args.subnet_ids), "security_groups": [args.security_group_id],
                                    "assign_public_ip": False},
@@ -161,7 +161,7 @@ class FargateService(pulumi.ComponentResource):
                                         ignore_changes=["desiredCount"]))  # autoscaling owns the count
 
         target = aws.appautoscaling.Target(
-            "scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
+            f"{svc.name}-scaling", service_namespace="ecs", scalable_dimension="ecs:service:DesiredCount",
             resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", self.service.name),
             min_capacity=svc.scaling.min, max_capacity=svc.scaling.max, opts=child)
         self._policy("cpu", target, {"predefined_metric_type": "ECSServiceAverageCPUUtilization"},
@@ -176,7 +176,7 @@ class FargateService(pulumi.ComponentResource):
     def _policy(self, kind: str, target: aws.appautoscaling.Target, metric: dict, value: float,
                 args: FargateServiceArgs) -> None:
         aws.appautoscaling.Policy(
-            kind, name=f"{args.prefix}-{args.service.name}-{kind}", policy_type="TargetTrackingScaling",
+            f"{args.service.name}-{kind}", name=f"{args.prefix}-{args.service.name}-{kind}", policy_type="TargetTrackingScaling",
             service_namespace=target.service_namespace, scalable_dimension=target.scalable_dimension,
             resource_id=target.resource_id,
             target_tracking_scaling_policy_configuration={
