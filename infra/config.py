@@ -7,6 +7,7 @@ set with `pulumi config set --secret`; everything else must be a known key.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 import types
@@ -19,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from infra import targets
 from infra.errors import NAMESPACE, ConfigError, Problem, show
-from infra.spec import SECRET_NAME, DOMAIN, ServiceSpec
+from infra.spec import (DOMAIN, PLACEHOLDER_DOMAIN, PREFIX, RESERVED_SERVICE_NAMES, SECRET_NAME,
+                        ServiceSpec)
 
 ROOT = Path(__file__).resolve().parent.parent
 TIERS_DIR = ROOT / "stacks"
@@ -38,9 +40,52 @@ KEYS = (
 BUILT_SECRETS = ("DATABASE_URL", "REDIS_URL")
 # Set by berth for every service; a user value would be ignored or would break the contract.
 RESERVED_ENV = ("PORT", "ENVIRONMENT", "SECRET_KEY") + BUILT_SECRETS
-# A plain env name that looks like a credential is a secret given in plain text.
-SECRET_LOOKING = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY|CREDENTIAL)", re.I)
+# A plain env name that looks like a credential is a secret given in plain text: any word of it
+# naming a secret (`DB_PASSWORD`, `GITHUB_TOKEN`), and any name ending in KEY (`STRIPE_KEY`).
+SECRET_LOOKING = re.compile(
+    r"(^|_)(SECRETS?|PASSWORDS?|PASSWD|PASS|PWD|TOKENS?|CREDENTIALS?|PRIVATE|SALT|PEPPER|DSN|AUTH|COOKIE|"
+    r"SIGNING|APIKEY)(_|$)|(^|_)KEY$", re.I)
+
+# Set while the offline plan runs the program (infra/mocks.py): what a real `pulumi up` would refuse
+# because it only makes sense with a real cloud (a placeholder domain, an unset secret) is then a
+# notice the plan prints, so the shipped examples still plan.
+OFFLINE: contextvars.ContextVar[bool] = contextvars.ContextVar("berth_offline", default=False)
+NOTICES: contextvars.ContextVar[Optional[list[str]]] = contextvars.ContextVar("berth_notices", default=None)
 ALWAYS_SECRETS = ("SECRET_KEY",)  # generated when the stack sets none
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; Pulumi's YAML reader refuses the file. So do we."""
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise DuplicateKey(key, seen[key], line)
+        seen[key] = line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: Any, first: int, second: int):
+        super().__init__(f"key {key!r} given twice (lines {first} and {second})")
+        self.key, self.first, self.second = key, first, second
+
+
+def load_yaml(path: Path) -> Any:
+    """A stack or tier file, read as strictly as the engine reads it (no key given twice)."""
+    try:
+        return yaml.load(path.read_text(), Loader=_StrictLoader)
+    except DuplicateKey as exc:
+        raise ConfigError(path.name, [Problem(
+            str(exc.key).removeprefix(f"{NAMESPACE}:"), f"each key once in {path.name} (the engine refuses duplicates)",
+            f"'{exc.key}' twice, at lines {exc.first} and {exc.second}")]) from None
 
 
 def tiers() -> list[str]:
@@ -48,7 +93,7 @@ def tiers() -> list[str]:
 
 
 def load_tier(name: str) -> dict[str, Any]:
-    return yaml.safe_load((TIERS_DIR / f"{name}.yaml").read_text()) or {}
+    return load_yaml(TIERS_DIR / f"{name}.yaml") or {}
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -151,13 +196,16 @@ def problems_from(exc: ValidationError, root: type[BaseModel], prefix: tuple = (
 
 
 def build_spec(
-    values: dict[str, Any], secret_keys: set[str], *, project: str, stack: str
+    values: dict[str, Any], secret_keys: set[str], *, project: str, stack: str, offline: Optional[bool] = None
 ) -> ServiceSpec:
     """Validate the stack's `berth:*` values (already without the namespace) into a ServiceSpec.
 
-    Raises ConfigError listing every problem; declares nothing.
+    Raises ConfigError listing every problem; declares nothing. `offline` (default: whether the
+    offline plan is running) turns placeholders into notices instead of problems.
     """
+    offline = OFFLINE.get() if offline is None else offline
     problems: list[Problem] = []
+    placeholders: list[Problem] = []  # refused by a real run, noticed by the offline plan
     config = {k: parse_value(v) for k, v in values.items()}
     secret_values = {k for k in config if SECRET_NAME.match(k)}
 
@@ -175,6 +223,16 @@ def build_spec(
                                     f"a section for target '{key}'"))
         else:
             problems.append(Problem(key, "a known key (see docs/config.md)", f"unknown key '{key}'"))
+    prefix = f"{project}-{stack}"
+    if not PREFIX.match(prefix):
+        problems.append(Problem("stack", "a stack name that keeps '<project>-<stack>' to lowercase letters, digits"
+                                " and single hyphens, ≤ 27 chars (it names resources on every cloud)", prefix))
+    for key in sorted(config):
+        # `pulumi config set --path --secret berth:env.X` makes the whole map a secret, and its
+        # plain keys would reach the cloud as plain env: secrets have one place, berth:<NAME>.
+        if key not in secret_values and f"{NAMESPACE}:{key}" in secret_keys:
+            problems.append(Problem(key, f"plain values (a secret is listed in {NAMESPACE}:secrets and set as"
+                                         f" {NAMESPACE}:<NAME> with --secret)", f"a secret value inside {NAMESPACE}:{key}"))
     if problems:
         raise ConfigError(stack, problems)
 
@@ -194,7 +252,7 @@ def build_spec(
         elif name in BUILT_SECRETS:
             problems.append(Problem(f"secrets[{i}]", f"a name other than {name} (berth builds it)", show(name)))
         elif name not in secret_values and name not in ALWAYS_SECRETS:
-            problems.append(Problem(name, f"a secret value (pulumi config set --secret {name} …)", "nothing"))
+            problems.append(Problem(name, f"a secret value (pulumi config set --secret {name} <value>)", "nothing"))
     for name in sorted(secret_values):
         if name not in listed and name not in ALWAYS_SECRETS:
             problems.append(Problem(name, f"'{name}' listed in {NAMESPACE}:secrets", "a value for an unlisted secret"))
@@ -202,11 +260,12 @@ def build_spec(
             problems.append(Problem(name, f"a secret (pulumi config set --secret {name} …)", "plain text"))
 
     env = _env_strings(merged.get("env") or {})
-    services_cfg = merged.get("services") or DEFAULT_SERVICES
+    services_cfg = merged["services"] if "services" in merged else DEFAULT_SERVICES
     if isinstance(env, dict):
         problems += _env_problems("env", env)
     if not isinstance(services_cfg, dict) or not services_cfg:
-        problems.append(Problem("services", "a mapping of service name to settings", show(services_cfg)))
+        problems.append(Problem("services", "a mapping of service name to settings, with at least one service",
+                                show(services_cfg)))
         services_cfg = {}
 
     defaults = merged.get("service_defaults") or {}
@@ -214,6 +273,10 @@ def build_spec(
     for name, svc in services_cfg.items():
         if not isinstance(svc, dict):
             problems.append(Problem(f"services.{name}", "a mapping", show(svc)))
+            continue
+        if name in RESERVED_SERVICE_NAMES:
+            problems.append(Problem(f"services.{name}", "a service name other than "
+                                    f"{', '.join(RESERVED_SERVICE_NAMES)} (berth names its own resources so)", show(name)))
             continue
         if isinstance(svc.get("env"), dict):
             problems += _env_problems(f"services.{name}.env", svc["env"])
@@ -227,6 +290,13 @@ def build_spec(
     domain = merged.get("domain")
     if domain is not None and not (isinstance(domain, str) and DOMAIN.match(domain)):
         problems.append(Problem("domain", "a DNS name like api.example.com", show(domain)))
+    elif domain is not None and PLACEHOLDER_DOMAIN.search(domain):
+        placeholders.append(Problem("domain", "a domain you own (example.com, .test, .invalid are reserved examples)",
+                                    show(domain)))
+    email = (merged.get("alerts") or {}).get("email") if isinstance(merged.get("alerts"), dict) else None
+    if isinstance(email, str) and PLACEHOLDER_DOMAIN.search(email.rsplit("@", 1)[-1]):
+        placeholders.append(Problem("alerts.email", "a mailbox someone reads (example.com, .test, .invalid are"
+                                    " reserved examples)", show(email)))
 
     settings = None
     try:
@@ -249,7 +319,18 @@ def build_spec(
         problems += problems_from(exc, ServiceSpec)
     if spec is not None and not problems:
         spec = spec.model_copy(update={"target_settings": settings})
+        if spec.domain is not None and not spec.web_services:
+            problems.append(Problem("domain", "a web service to serve it (every service here is a worker)",
+                                    show(spec.domain)))
         problems += target_mod.check(spec)
+        placeholders += getattr(target_mod, "placeholders", lambda _: [])(spec)
+    if offline:
+        notices = NOTICES.get()
+        for p in placeholders:
+            if notices is not None:
+                notices.append(f"{p} (planned anyway offline; `pulumi up` refuses it)")
+    else:
+        problems += placeholders
     if problems:
         raise ConfigError(stack, problems)
     return spec

@@ -23,9 +23,9 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import ROOT
+from infra.config import NOTICES, OFFLINE, ROOT, load_yaml
 from infra.engine import EngineError, engine_urn, refusals
-from infra.errors import NAMESPACE
+from infra.errors import NAMESPACE, ConfigError, Problem
 
 PROJECT = "berth"
 ACCOUNT = "123456789012"
@@ -263,13 +263,6 @@ def runtime_config(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
     so it becomes a fake plaintext that only the program's secret handling can hide again."""
     values, secret_keys = {}, []
 
-    def has_secure(v: Any) -> bool:
-        if isinstance(v, dict):
-            return "secure" in v and len(v) == 1 or any(has_secure(x) for x in v.values())
-        if isinstance(v, list):
-            return any(has_secure(x) for x in v)
-        return False
-
     def fake(v: Any, key: str) -> Any:
         if isinstance(v, dict) and set(v) == {"secure"}:
             return f"mock-secret-{key.split(':')[-1].lower()}-{_short_hash(str(v['secure']), length=6)}"
@@ -281,19 +274,61 @@ def runtime_config(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
 
     for key, value in (config or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
-        if has_secure(value):
+        if _has_secure(value):
             secret_keys.append(full)
         value = fake(value, full)
         values[full] = json.dumps(value) if isinstance(value, (dict, list, bool)) else str(value)
     return values, secret_keys
 
 
+def _has_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(_has_secure(x) for x in value.values())
+    if isinstance(value, list):
+        return any(_has_secure(x) for x in value)
+    return False
+
+
 def read_stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
+    """A stack file's config, refused where the engine could not read it."""
     path = stack_file(stack, root)
     if not path.exists():
         known = ", ".join(shipped_stacks(root)) or "none"
         raise FileNotFoundError(f"no stack file {path.name} (shipped stacks: {known})")
-    return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    doc = load_yaml(path) or {}
+    config = doc.get("config") or {}
+    # Ciphertext is only readable with the salt (passphrase provider) or the secrets provider
+    # that wrote it, and both are written beside it: without them `pulumi preview` cannot start.
+    if not (doc.get("encryptionsalt") or doc.get("secretsprovider")):
+        unreadable = [k for k, v in config.items() if _has_secure(v)]
+        if unreadable:
+            raise ConfigError(stack, [Problem(
+                k.removeprefix(f"{NAMESPACE}:"), f"a secret set with `pulumi config set --secret` (it writes the"
+                f" stack's encryptionsalt or secretsprovider to {path.name} too)",
+                "a secure: value and no encryptionsalt or secretsprovider, which the engine cannot decrypt")
+                for k in unreadable])
+    return config
+
+
+def offline_secrets(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The secrets a stack lists but has not set, as masked placeholders: the offline plan goes on
+    and says so; a real `pulumi up` refuses the stack, naming each one and the command to set it."""
+    listed = config.get(f"{NAMESPACE}:secrets")
+    if isinstance(listed, str):
+        try:
+            listed = json.loads(listed)
+        except ValueError:
+            listed = None
+    if not isinstance(listed, list):
+        return config, []
+    config, notices = dict(config), []
+    for name in listed:
+        key = f"{NAMESPACE}:{name}"
+        if isinstance(name, str) and key not in config and name not in ("SECRET_KEY",):
+            config[key] = {"secure": f"offline-placeholder-{name}"}
+            notices.append(f"{key}: not set; the offline plan uses a masked placeholder "
+                           f"(set it before `pulumi up`: pulumi config set --secret {name} <value>)")
+    return config, notices
 
 
 @dataclass
@@ -302,6 +337,7 @@ class Run:
     records: list[Record]
     outputs: dict[str, Any]
     secret_outputs: list[str]
+    notices: list[str] = field(default_factory=list)  # what a real run would refuse, planned anyway
 
     def by_type(self, typ: str) -> list[Record]:
         return [r for r in self.records if r.type == typ]
@@ -323,8 +359,11 @@ def run_program(
 def _run(stack: str, config: dict[str, Any], program: Optional[Callable[[], None]]) -> Run:
     if program is None:
         from infra.program import main as program
+    config, notices = offline_secrets(config)
     values, secret_keys = runtime_config(config)
     set_all_config(values, secret_keys)
+    OFFLINE.set(True)
+    NOTICES.set(notices)
     settings.ROOT.set(None)
     monitor = RecordingMonitor(FakeCloud())
     sdk_mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
@@ -345,7 +384,8 @@ def _run(stack: str, config: dict[str, Any], program: Optional[Callable[[], None
         outputs[key] = _sync_await(out.future())
         if _sync_await(out.is_secret()):
             secret_outputs.append(key)
-    return Run(stack=stack, records=monitor.records, outputs=outputs, secret_outputs=secret_outputs)
+    return Run(stack=stack, records=monitor.records, outputs=outputs, secret_outputs=secret_outputs,
+               notices=list(dict.fromkeys(notices)))
 
 
 def _target(values: dict[str, str]) -> Optional[str]:

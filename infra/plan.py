@@ -70,6 +70,8 @@ def render_text(run: Run) -> str:
     lines = [f"Previewing update ({run.stack}) offline, under the Pulumi SDK's mock runtime:", ""]
     lines += tree_lines(run)
     lines += outputs_lines(run)
+    if run.notices:
+        lines += ["", "Warnings (a real `pulumi up` refuses these):"] + [f"    {n}" for n in run.notices]
     lines += ["", "Resources:", f"    + {len(run.records) + 1} to create (1 stack, "
               f"{sum(1 for r in run.records if not r.custom)} components, "
               f"{sum(1 for r in run.records if r.custom)} cloud resources)", "", "By type:"]
@@ -87,6 +89,7 @@ def as_json(run: Run) -> dict[str, Any]:
         ],
         "outputs": {k: ("[secret]" if k in run.secret_outputs else masked(v)) for k, v in run.outputs.items()},
         "counts": dict(sorted(counts(run).items())),
+        "notices": run.notices,
     }
 
 

@@ -17,3 +17,17 @@ def source_hash(directory: Path, length: int = 12) -> str:
             continue
         digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:length]
+
+
+def build_context(directory: str) -> dict[str, str]:
+    """Where `docker build` runs for an image built from this repo, and the tag naming its source.
+
+    Paths are relative to the project directory, which is the working directory of every
+    `pulumi` command: a plan made in another checkout records the same inputs, and moving the
+    checkout does not show up as a change to the image.
+    """
+    from infra.config import ROOT
+
+    context = Path(directory)
+    return {"context": context.as_posix(), "dockerfile": (context / "Dockerfile").as_posix(),
+            "tag": source_hash(ROOT / context)}

@@ -17,6 +17,18 @@ SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 IMAGE_DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*(:[\w][\w.-]{0,127})?@sha256:[0-9a-f]{64}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# `<project>-<stack>` names physical resources on every target; the longest it may be is the one
+# every cloud's tightest name (an ALB's 32 characters, with room for a suffix) still accepts.
+PREFIX = re.compile(r"^(?=.{1,27}$)[a-z](-?[a-z0-9])*$")
+# Single hyphens: ELB, RDS and ElastiCache names refuse "--", and Kubernetes labels end alphanumeric.
+SERVICE_NAME = r"^[a-z](-?[a-z0-9]){0,23}$"
+# Names berth gives its own per-stack resources (containers, jobs, alarms): a service by one of
+# these names would share a physical name with them.
+RESERVED_SERVICE_NAMES = ("alerts", "app", "cache", "database", "edge", "image", "migrate", "migrations",
+                          "network", "postgres", "redis", "registry", "secrets")
+# Domains and mailboxes reserved for examples (RFC 2606, RFC 6761): a stack that names one was
+# copied from an example and would deploy a certificate or an alert nobody can receive.
+PLACEHOLDER_DOMAIN = re.compile(r"(^|\.)(example\.(com|net|org)|example|test|invalid|localhost)$")
 
 
 class Model(BaseModel):
@@ -73,7 +85,7 @@ class ServiceDefaults(Model):
 
 
 class Service(Model):
-    name: str = Field(pattern=r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$")
+    name: str = Field(pattern=SERVICE_NAME)
     kind: Literal["web", "worker"]
     command: Optional[tuple[str, ...]] = None
     port: Optional[int] = Field(default=None, ge=1, le=65535)

@@ -68,7 +68,6 @@ BAD = {
     "secret in plain text": ({"secrets": ["OPENAI_API_KEY"], "OPENAI_API_KEY": "sk-live-123"}, "berth:OPENAI_API_KEY:", "a secret (pulumi config set --secret", "plain text"),
     "credential in plain env": ({"env": {"OPENAI_API_KEY": "sk-live-123"}}, "berth:env.OPENAI_API_KEY:", "a secret (list OPENAI_API_KEY in berth:secrets", "a plain-text value"),
     "password in a service's env": ({"services": {"api": {"kind": "web", "env": {"DB_PASSWORD": "hunter2"}}}}, "berth:services.api.env.DB_PASSWORD:", "a secret", "a plain-text value"),
-    "listed secret without value": ({"secrets": ["GEMINI_API_KEY"]}, "berth:GEMINI_API_KEY:", "a secret value", "nothing"),
     "secret value not listed": ({"OPENAI_API_KY": {"secure": "x"}}, "berth:OPENAI_API_KY:", "listed in berth:secrets", "unlisted secret"),
     "berth-built secret listed": ({"secrets": ["DATABASE_URL"]}, "berth:secrets[0]:", "berth builds it", '"DATABASE_URL"'),
     "image by tag": ({"image": {"ref": "ghcr.io/acme/api:latest"}}, "berth:image:", "pinned by digest", "ghcr.io/acme/api:latest"),
@@ -87,14 +86,26 @@ BAD = {
     "bad service name": ({"services": {"API_v2": {"kind": "web"}}}, "berth:services.API_v2.name:", "a string matching", '"API_v2"'),
     "bad host port": ({"docker": {"host_port": 80}}, "berth:docker.host_port:", "a number ≥ 1024", "80"),
     "bool as text": ({"database": {"ha": "maybe"}}, "berth:database.ha:", "true or false", '"maybe"'),
+    "secret nested in a map": ({"env": {"LOG_LEVEL": "info", "SIGNING_SALT": {"secure": "v1:abc"}}}, "berth:env:", "plain values", "a secret value inside berth:env"),
+    "key-like env name": ({"env": {"STRIPE_KEY": "sk_live_1"}}, "berth:env.STRIPE_KEY:", "a secret (list STRIPE_KEY", "a plain-text value"),
+    "salt in a service's env": ({"services": {"api": {"kind": "web", "env": {"SIGNING_SALT": "x"}}}}, "berth:services.api.env.SIGNING_SALT:", "a secret", "a plain-text value"),
+    "no services": ({"services": {}}, "berth:services:", "at least one service", "{}"),
+    "domain without a web service": ({"services": {"jobs": {"kind": "worker"}}, "domain": "api.acme.dev"}, "berth:domain:", "a web service to serve it", "api.acme.dev"),
+    "service named like berth's own": ({"services": {"api": {"kind": "web"}, "migrate": {"kind": "worker"}}}, "berth:services.migrate:", "a service name other than", '"migrate"'),
+    "double hyphen in a service name": ({"services": {"my--api": {"kind": "web"}}}, "berth:services.my--api.name:", "a string matching", '"my--api"'),
+    "stack name too long": ({}, "berth:stack:", "≤ 27 chars", "berth-"),
 }
+
+
+# Cases about the stack itself rather than its config.
+STACK_FOR = {"stack name too long": "a-stack-name-of-22-chr"}
 
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))
 def test_bad_config_names_key_expected_and_found_and_declares_nothing(case):
     overrides, path, expected, found = BAD[case]
     with pytest.raises(ConfigError) as info:
-        mocks.run_program("bad", base_config(**overrides))
+        mocks.run_program(STACK_FOR.get(case, "bad"), base_config(**overrides))
     message = str(info.value)
     line = next((l for l in message.splitlines() if path in l), None)
     assert line is not None, message
@@ -108,7 +119,8 @@ def test_bad_configs_have_distinct_messages():
     messages = set()
     for overrides, *_ in BAD.values():
         with pytest.raises(ConfigError) as info:
-            mocks.run_program("bad", base_config(**overrides))
+            mocks.run_program("bad-" + "x" * 30, base_config(**overrides)) if not overrides else \
+                mocks.run_program("bad", base_config(**overrides))
         messages.add(str(info.value))
     assert len(messages) == len(BAD) >= 15
 

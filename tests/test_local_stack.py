@@ -122,5 +122,8 @@ def test_app_image_is_built_from_app_and_tagged_by_source_hash(local):
 
     image = local.one("docker:index/image:Image")
     assert image.inputs["imageName"] == f"berth-local-app:{source_hash(ROOT / 'app')}"
-    assert image.inputs["build"]["context"].endswith("/app")
+    # Relative to the project directory (pulumi's working directory), so plans do not depend on
+    # where the checkout lives.
+    assert (image.inputs["build"]["context"], image.inputs["build"]["dockerfile"]) == ("app", "app/Dockerfile")
+    assert (ROOT / image.inputs["build"]["dockerfile"]).is_file()
     assert containers(local)["api"].inputs["image"] == image.inputs["imageName"]

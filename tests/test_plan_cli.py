@@ -47,7 +47,9 @@ def test_plan_output_is_the_same_on_every_run(tmp_path):
 def test_plan_of_a_stack_with_secure_values_masks_them(tmp_path):
     for name in ("Pulumi.yaml",):
         (tmp_path / name).write_text((ROOT / name).read_text())
+    # As `pulumi config set --secret` writes it with the passphrase provider: ciphertext and the salt.
     (tmp_path / "Pulumi.demo.yaml").write_text(
+        "encryptionsalt: v1:c2FsdHNhbHQ=:v1:bm9uY2Vub25jZQ==:c2lnbmF0dXJl\n"
         "config:\n  berth:target: docker\n  berth:tier: dev\n  berth:secrets: [OPENAI_API_KEY]\n"
         "  berth:OPENAI_API_KEY:\n    secure: AAABAHZhbHVlCg==\n")
     run = mocks.run_stack("demo", root=tmp_path)

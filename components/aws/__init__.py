@@ -32,7 +32,8 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 VPC_ID = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
 SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
-AWS_NAME = re.compile(r"^(?=.{1,27}$)[a-z](-?[a-z0-9])*$")
+# Hosted zone ids that only ever appear in examples: all zeros, or the digits and letters in order.
+PLACEHOLDER_ZONE = re.compile(r"^Z(0+|0123456789[A-Z]*)$")
 CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}$")
 
 
@@ -124,6 +125,15 @@ class Settings(Model):
         return self
 
 
+def placeholders(spec: ServiceSpec) -> list[Problem]:
+    """Example values a real `pulumi up` must not try to use (the offline plan only warns)."""
+    settings: Settings = spec.target_settings
+    if settings.zone_id is not None and PLACEHOLDER_ZONE.match(settings.zone_id):
+        return [Problem("aws.zone_id", "the id of a Route53 hosted zone you own (this one is an example)",
+                        settings.zone_id)]
+    return []
+
+
 def _cpu_units(cpu: float) -> Optional[int]:
     return FARGATE_CPU.get(cpu)
 
@@ -132,11 +142,6 @@ def check(spec: ServiceSpec) -> list[Problem]:
     """What the spec asks that Fargate, the ALB, ECS or CloudWatch would refuse."""
     settings: Settings = spec.target_settings
     problems: list[Problem] = []
-    # The prefix names the ALB (≤ 32 chars), the log bucket prefix (≤ 37 with "-alb-logs-") and more.
-    if not AWS_NAME.match(spec.prefix):
-        problems.append(Problem("stack", "a stack name that keeps "
-                                "'<project>-<stack>' to lowercase letters, digits and single hyphens, ≤ 27 chars",
-                                spec.prefix))
     for svc in spec.services.values():
         path = f"services.{svc.name}"
         units = _cpu_units(svc.cpu)

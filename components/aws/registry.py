@@ -11,8 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from infra.config import ROOT
-from infra.source import source_hash
+from infra.source import build_context
 from infra.spec import Image
 
 ECR_REF = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repo>[^:@]+)")
@@ -51,13 +50,13 @@ class Registry(pulumi.ComponentResource):
         aws.ecr.LifecyclePolicy("app", repository=self.repository.name, policy=json.dumps(LIFECYCLE), opts=child)
         self.pull_arns = [self.repository.arn]
         if args.image.build is not None:
-            context = ROOT / args.image.build
-            tag = source_hash(context)
+            source = build_context(args.image.build)
+            tag = source["tag"]
             token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
             built = docker.Image(
                 "app",
                 image_name=pulumi.Output.concat(self.repository.repository_url, ":", tag),
-                build=docker.DockerBuildArgs(context=str(context), dockerfile=str(context / "Dockerfile"),
+                build=docker.DockerBuildArgs(context=source["context"], dockerfile=source["dockerfile"],
                                              platform="linux/amd64", args={"APP_VERSION": tag, "GIT_SHA": tag}),
                 registry=docker.RegistryArgs(server=self.repository.repository_url, username=token.user_name,
                                              password=pulumi.Output.secret(token.password)),

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from infra.config import ROOT
-from infra.source import source_hash
+from infra.source import build_context
 from infra.spec import Image
 
 
@@ -25,14 +24,14 @@ class AppImage(pulumi.ComponentResource):
         super().__init__("berth:docker:Image", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if args.image.build is not None:
-            context = ROOT / args.image.build
-            tag = source_hash(context)
+            source = build_context(args.image.build)
+            tag = source["tag"]
             built = docker.Image(
                 "app",
                 image_name=f"{args.prefix}-app:{tag}",
                 build=docker.DockerBuildArgs(
-                    context=str(context),
-                    dockerfile=str(context / "Dockerfile"),
+                    context=source["context"],
+                    dockerfile=source["dockerfile"],
                     platform="linux/amd64",
                     args={"APP_VERSION": tag, "GIT_SHA": tag},
                 ),
