@@ -319,6 +319,12 @@ def build_spec(
         problems += problems_from(exc, ServiceSpec)
     if spec is not None and not problems:
         spec = spec.model_copy(update={"target_settings": settings})
+        if spec.base_env["ENVIRONMENT"] == "production":
+            # app/core/config.py refuses to start in production without them: the rollout would never turn healthy.
+            for part, var in (("database", "DATABASE_URL"), ("cache", "REDIS_URL")):
+                if not getattr(spec, part).enabled:
+                    problems.append(Problem(f"{part}.enabled", f"true on a {spec.tier}-tier stack (the service "
+                                            f"refuses to start in production without {var})", "false"))
         if spec.domain is not None and not spec.web_services:
             problems.append(Problem("domain", "a web service to serve it (every service here is a worker)",
                                     show(spec.domain)))

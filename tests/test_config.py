@@ -94,6 +94,7 @@ BAD = {
     "service named like berth's own": ({"services": {"api": {"kind": "web"}, "migrate": {"kind": "worker"}}}, "berth:services.migrate:", "a service name other than", '"migrate"'),
     "double hyphen in a service name": ({"services": {"my--api": {"kind": "web"}}}, "berth:services.my--api.name:", "a string matching", '"my--api"'),
     "stack name too long": ({}, "berth:stack:", "≤ 27 chars", "berth-"),
+    "production without a cache": ({"tier": "prod", "cache": {"enabled": False}}, "berth:cache.enabled:", "true on a prod-tier stack", "false"),
 }
 
 
