@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ def update(version: int, config: dict[str, Any], *, result: str = "succeeded", k
     environment = {"exec.kind": "cli"}
     if commit:
         environment.update({"git.head": commit, "git.dirty": "true" if dirty else "false"})
-    start = f"2026-11-{version:02d}T10:00:00.000Z"
-    return {"version": version, "kind": kind, "startTime": start, "endTime": start.replace("T10:00", "T10:05"),
+    start = datetime(2026, 10, 31, 10, tzinfo=timezone.utc) + timedelta(days=version)  # version 1: 1 November
+    return {"version": version, "kind": kind, "startTime": start.strftime(TIME_FORMAT),
+            "endTime": (start + timedelta(minutes=5)).strftime(TIME_FORMAT),
             "message": message, "environment": environment, "config": config, "result": result,
             "resourceChanges": {"same": 12, "update": 1}}
 
