@@ -119,9 +119,6 @@ def check_program(work_dir: Path, target: Update) -> str:
     if not target.commit:
         raise ProgramChanged(f"cannot compare the program: {label} records no git commit; {allow}")
     commit = target.commit
-    if target.dirty:
-        raise ProgramChanged(f"cannot compare the program: {label} was deployed from commit {commit[:12]} with "
-                             f"uncommitted changes; {allow}")
 
     def git(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["git", *args], cwd=work_dir, capture_output=True, text=True)
@@ -139,7 +136,10 @@ def check_program(work_dir: Path, target: Update) -> str:
         shown = ", ".join(differences[:5]) + (f" and {len(differences) - 5} more" if len(differences) > 5 else "")
         raise ProgramChanged(f"the program changed since {label} (commit {commit[:12]}): {shown}; roll back from a "
                              f"checkout of that commit (`git checkout {commit[:12]}`), or {allow}")
-    return f"Program: the same as at commit {commit[:12]} ({', '.join(paths)})"
+    same_as = f"Program: the same as at commit {commit[:12]} ({', '.join(paths)})"
+    # Every CI deploy is "dirty": it pins the image in Pulumi.<stack>.yaml before `pulumi up`. The
+    # flag cannot say which files were changed, so it is shown, not refused.
+    return same_as + (f"; {label} ran with uncommitted changes (the image pin, in CI)" if target.dirty else "")
 
 
 def same(a: Optional["ConfigValue"], b: "ConfigValue") -> bool:

@@ -274,12 +274,9 @@ def test_app_is_program_only_when_the_image_was_built_from_it(project, tmp_path,
     ({}, "version 2 records no git commit"),
     ({"git.head": "0123456789abcdef0123456789abcdef01234567", "git.dirty": "false"},
      "commit 0123456789ab of version 2 is not in this checkout"),
-    ("HEAD-dirty", "was deployed from commit"),
 ])
 def test_refuses_when_the_program_cannot_be_compared(project, tmp_path, capsys, environment, message):
     head = project.commit("deployed")
-    if environment == "HEAD-dirty":
-        environment = {"git.head": head, "git.dirty": "true"}
     v2 = {**update(2, V2), "environment": environment}
     fake = scenario(project, tmp_path, [update(1, V1, commit=head), v2, update(3, V3, commit=head)])
 
@@ -288,6 +285,19 @@ def test_refuses_when_the_program_cannot_be_compared(project, tmp_path, capsys, 
     line = one_error_line(capsys.readouterr().err)
     assert code == 7 and message in line and "--allow-program-change" in line
     assert_no_changes(fake)
+
+
+def test_a_dirty_deploy_is_compared_by_its_commit(project, tmp_path, capsys):
+    """CI deploys are dirty (the image pin edits the stack file): the commit is compared, the flag shown."""
+    head = project.commit("deployed")
+    v2 = {**update(2, V2), "environment": {"git.head": head, "git.dirty": "true"}}
+    fake = scenario(project, tmp_path, [update(1, V1, commit=head), v2, update(3, V3, commit=head)])
+
+    code, _ = run(project, fake, "--yes")
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"Program: the same as at commit {head[:12]}" in out and "version 2 ran with uncommitted changes" in out
 
 
 def test_refuses_outside_a_git_checkout(tmp_path, capsys):
