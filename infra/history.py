@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from infra.config import ROOT
 from infra.errors import NAMESPACE
@@ -181,21 +181,29 @@ def render_table(items: list[Update]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows)
 
 
-def run(args: argparse.Namespace, work_dir: Path = ROOT, pulumi_command: Optional["PulumiCommand"] = None) -> int:
+def exit_code(command: Callable[[], None]) -> int:
+    """Run a command: a DeliveryError becomes its one line on stderr and its exit code."""
     try:
-        stack = open_stack(args.stack, work_dir, pulumi_command)
-        # No secrets needed: the image key is plain, and nothing else of the config is shown.
-        items = updates(stack, show_secrets=False)
+        command()
     except DeliveryError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.code
+    return 0
+
+
+def show(args: argparse.Namespace, work_dir: Path, pulumi_command: Optional["PulumiCommand"]) -> None:
+    # No secrets needed: the image key is plain, and nothing else of the config is shown.
+    items = updates(open_stack(args.stack, work_dir, pulumi_command), show_secrets=False)
     if args.json:
         print(json.dumps([u.as_json() for u in items], indent=2))
     elif not items:
         print(f"stack '{args.stack}' has never been updated")
     else:
         print(render_table(items))
-    return 0
+
+
+def run(args: argparse.Namespace, work_dir: Path = ROOT, pulumi_command: Optional["PulumiCommand"] = None) -> int:
+    return exit_code(lambda: show(args, work_dir, pulumi_command))
 
 
 def add_parser(sub: "argparse._SubParsersAction") -> None:

@@ -29,12 +29,12 @@ import argparse
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Optional
 
 from infra.config import ROOT
-from infra.history import DeliveryError, Update, last_error_line, open_stack, parse_json_text, updates
+from infra.history import (DeliveryError, Update, exit_code, last_error_line, open_stack, parse_json_text,
+                           updates)
 
 if TYPE_CHECKING:
     from pulumi.automation import ConfigValue, PulumiCommand, Stack
@@ -255,12 +255,7 @@ def rollback(args: argparse.Namespace, work_dir: Path, pulumi_command: Optional[
 
 def run(args: argparse.Namespace, work_dir: Path = ROOT, pulumi_command: Optional["PulumiCommand"] = None,
         ask: Callable[[str], str] = input) -> int:
-    try:
-        rollback(args, work_dir, pulumi_command, ask)
-    except DeliveryError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return exc.code
-    return 0
+    return exit_code(lambda: rollback(args, work_dir, pulumi_command, ask))
 
 
 def add_parser(sub: "argparse._SubParsersAction") -> None:

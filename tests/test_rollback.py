@@ -98,6 +98,13 @@ def scenario(project: Project, tmp_path: Path, history: list[dict], *, current: 
     return FakePulumi(tmp_path / "fake", {"prod": {"history": history}}, fail=fail, **kwargs)
 
 
+def deployed_three_times(project: Project, tmp_path: Path, **kwargs) -> FakePulumi:
+    """prod updated to V1, V2, V3 from this checkout's HEAD: the usual starting point."""
+    head = project.commit("deployed")
+    return scenario(project, tmp_path, [update(1, V1, commit=head), update(2, V2, commit=head),
+                                        update(3, V3, commit=head)], **kwargs)
+
+
 def run(project: Project, fake: FakePulumi, *args: str, answer: str | None = None):
     parser = argparse.ArgumentParser()
     rollback.add_parser(parser.add_subparsers())
@@ -164,8 +171,7 @@ def test_rolls_back_to_the_last_successful_update_before_the_current_one(project
 
 
 def test_rolls_back_to_the_version_asked_for_after_a_yes(project, tmp_path, capsys):
-    head = project.commit("deployed")
-    fake = scenario(project, tmp_path, [update(1, V1, commit=head), update(2, V2, commit=head), update(3, V3, commit=head)])
+    fake = deployed_three_times(project, tmp_path)
 
     code, asked = run(project, fake, "--to", "1", answer="yes")
 
@@ -199,8 +205,7 @@ def test_the_update_chosen(project, tmp_path, capsys, history, expected):
 
 
 def test_dry_run_changes_nothing_not_even_the_config(project, tmp_path, capsys):
-    head = project.commit("deployed")
-    fake = scenario(project, tmp_path, [update(1, V1, commit=head), update(2, V2, commit=head), update(3, V3, commit=head)])
+    fake = deployed_three_times(project, tmp_path)
     before = (project.root / "Pulumi.prod.yaml").read_bytes()
 
     code, asked = run(project, fake, "--dry-run")
@@ -238,8 +243,7 @@ def test_refuses_when_the_program_changed_since_that_update(project, tmp_path, c
 
 
 def test_uncommitted_program_changes_count_too(project, tmp_path, capsys):
-    head = project.commit("deployed")
-    fake = scenario(project, tmp_path, [update(1, V1, commit=head), update(2, V2, commit=head), update(3, V3, commit=head)])
+    fake = deployed_three_times(project, tmp_path)
     project.change("components/aws/service.py", "SERVICE = 2\n")  # edited, not committed
     project.change("components/aws/extra.py", "NEW = 1\n")  # a new file, not committed
 
@@ -362,9 +366,7 @@ def assert_config_restored(project: Project, fake: FakePulumi, before: bytes) ->
 
 
 def test_a_failed_preview_restores_the_config_and_updates_nothing(project, tmp_path, capsys):
-    head = project.commit("deployed")
-    fake = scenario(project, tmp_path, [update(1, V1, commit=head), update(2, V2, commit=head), update(3, V3, commit=head)],
-                    fail={"preview": "aws:ecs:TaskDefinition api: image not found"})
+    fake = deployed_three_times(project, tmp_path, fail={"preview": "aws:ecs:TaskDefinition api: image not found"})
     before = (project.root / "Pulumi.prod.yaml").read_bytes()
 
     code, _ = run(project, fake, "--yes")
@@ -378,9 +380,7 @@ def test_a_failed_preview_restores_the_config_and_updates_nothing(project, tmp_p
 
 
 def test_an_update_that_fails_half_way_leaves_the_previous_config_restored(project, tmp_path, capsys):
-    head = project.commit("deployed")
-    fake = scenario(project, tmp_path, [update(1, V1, commit=head), update(2, V2, commit=head), update(3, V3, commit=head)],
-                    fail={"up": "update failed: 1 resource failed to update"})
+    fake = deployed_three_times(project, tmp_path, fail={"up": "update failed: 1 resource failed to update"})
     before = (project.root / "Pulumi.prod.yaml").read_bytes()
 
     code, _ = run(project, fake, "--yes")
@@ -396,8 +396,7 @@ def test_an_update_that_fails_half_way_leaves_the_previous_config_restored(proje
 
 @pytest.mark.parametrize("answer", ["no", None], ids=["no", "no-terminal"])
 def test_no_answer_but_yes_restores_the_config(project, tmp_path, capsys, answer):
-    head = project.commit("deployed")
-    fake = scenario(project, tmp_path, [update(1, V1, commit=head), update(2, V2, commit=head), update(3, V3, commit=head)])
+    fake = deployed_three_times(project, tmp_path)
     before = (project.root / "Pulumi.prod.yaml").read_bytes()
 
     code, asked = run(project, fake, answer=answer)
