@@ -2,7 +2,8 @@
 
 Exit codes: 0 planned and every policy holds; 2 bad stack config (nothing declared); 3 a policy
 of policies/ is violated; 4 the engine or the cloud would refuse the plan (duplicate URNs,
-invalid or colliding physical names).
+invalid or colliding physical names). `history` and `rollback` (infra/history.py,
+infra/rollback.py) read and roll back a stack's Pulumi history; their exit codes are in their `--help`.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", metavar="FILE", help="write every resource with its inputs (secrets masked)")
     p.add_argument("--render-dir", metavar="DIR", help="write one YAML file per resource")
     p.set_defaults(func=plan)
+    from infra import history, rollback  # day two: the stack's Pulumi history, and rolling back through it
+
+    history.add_parser(sub)
+    rollback.add_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
