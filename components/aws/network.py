@@ -132,8 +132,8 @@ class Network(pulumi.ComponentResource):
             "flow-logs", name_prefix=name_prefix(f"{args.prefix}-flow-logs-", 64 - UNIQUE_SUFFIX),
             assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com", caller.account_id, source),
             opts=child)
-        self.flow_log_policy = flow_log_policy(logs.arn)
-        grant = aws.iam.RolePolicy("flow-logs", role=role.id, policy=self.flow_log_policy, opts=child)
+        self.flow_log_policy_document = flow_log_policy(logs.arn)
+        grant = aws.iam.RolePolicy("flow-logs", role=role.id, policy=self.flow_log_policy_document, opts=child)
         aws.ec2.FlowLog(
             "vpc", vpc_id=self.vpc_id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
             log_destination=logs.arn, iam_role_arn=role.arn,

@@ -21,7 +21,7 @@ from infra.mocks import Record, Run, unwrap
 # length, so the request carries a name as long as the one AWS will see.
 PREFIX_SUFFIX = "2026" + "0" * 21 + "1"  # 26 characters (terraform's unique id)
 AUTONAME_SUFFIX = "-0a1b2c3"  # Pulumi: a hyphen and 7 hex characters
-PLACEHOLDER_ARN = "arn:aws:ecs:us-east-1:123456789012:placeholder/0"  # ids the request needs, not checked here
+PLACEHOLDER_ARN = "arn:aws:service:us-east-1:123456789012:resource/placeholder"  # an id a request needs; not checked here
 
 Request = tuple[str, str, dict[str, Any]]  # botocore service, operation, parameters
 Builder = Callable[[Record, dict[str, Any]], Iterable[Request]]
