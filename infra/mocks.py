@@ -168,6 +168,15 @@ FAKE_INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com", "expiresAt": "2099-01-01T00:00:00Z",
         "registryId": a.get("registryId", ACCOUNT), "id": REGION,
     },
+    "aws:ec2/getVpc:getVpc": lambda a: {  # an existing VPC: a primary and a secondary range
+        "id": a.get("id"), "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{a.get('id')}", "cidrBlock": "172.31.0.0/16",
+        "cidrBlockAssociations": [
+            {"associationId": "vpc-cidr-assoc-0a1b2c3d", "cidrBlock": "172.31.0.0/16", "state": "associated"},
+            {"associationId": "vpc-cidr-assoc-4e5f6a7b", "cidrBlock": "100.64.0.0/16", "state": "associated"},
+        ],
+        "default": False, "enableDnsHostnames": True, "enableDnsSupport": True, "state": "available",
+        "ownerId": ACCOUNT, "tags": {},
+    },
     "aws:elb/getServiceAccount:getServiceAccount": lambda a: {
         "arn": "arn:aws:iam::127311923021:root", "id": "127311923021",  # us-east-1's ELB account
     },

@@ -90,6 +90,20 @@ def test_existing_vpc_and_given_certificate():
     https = run.one("aws:lb/listener:Listener", "https").inputs
     assert https["certificateArn"] == CERT
     assert run.outputs["url"] == "https://dev.example.com"
+    # The VPC's ranges come from AWS (getVpc, every associated block), not from config.
+    defs = json.loads(run.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+    env = {e["name"]: e["value"] for e in defs[0]["environment"]}
+    assert env["FORWARDED_ALLOW_IPS"] == "100.64.0.0/16,172.31.0.0/16"
+    # berth does not touch the routing of a VPC it did not make.
+    assert not run.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+
+
+def test_flow_logs_on_an_existing_vpc():
+    run = run_program("dev", config("dev", aws={
+        "vpc_id": "vpc-0a1b2c3d4e5f67890", "flow_logs": True,
+        "public_subnet_ids": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
+        "private_subnet_ids": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"]}))
+    assert run.one("aws:ec2/flowLog:FlowLog").inputs["vpcId"] == "vpc-0a1b2c3d4e5f67890"
 
 
 BAD = [
@@ -104,6 +118,10 @@ BAD = [
     ("dev", {"domain": "dev.example.com"}, "aws.zone_id", "a Route53 zone id"),
     ("prod", {"domain": None}, "domain", "HTTPS"),
     ("dev", {"aws": {"secret_recovery_days": 3}}, "aws.secret_recovery_days", "0 (delete at once) or 7 to 30"),
+    ("dev", {"aws": {"alb_idle_timeout_seconds": 4001}}, "aws.alb_idle_timeout_seconds", "≤ 4000"),
+    ("dev", {"aws": {"kms_key_deletion_days": 3}}, "aws.kms_key_deletion_days", "≥ 7"),
+    ("dev", {"aws": {"alarm_database_connections": {"small": 0}}}, "aws.alarm_database_connections",
+     "a connection count ≥ 1"),
 ]
 
 

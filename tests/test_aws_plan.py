@@ -104,8 +104,7 @@ def test_task_definition(runs, stack):
     assert len(secret_arns) == len(expected)
     env = {e["name"]: e["value"] for e in app["environment"]}
     assert env["ENVIRONMENT"] == {"dev": "development", "prod": "production"}[stack]
-    # Only the ALB reaches the tasks, so the service trusts its X-Forwarded-For for per-client limits.
-    assert env["FORWARDED_ALLOW_IPS"] == "*" and env["PORT"] == "8000"
+    assert env["PORT"] == "8000"
     hc = app["healthCheck"]
     assert "/liveness" in hc["command"][-1] and hc["command"][0] == "CMD"
     live = {"dev": (15, 5, 3, 120), "prod": (10, 5, 3, 180)}[stack]  # startPeriod = startup budget
@@ -116,7 +115,10 @@ def test_task_definition(runs, stack):
     assert "healthCheck" not in migrate and "portMappings" not in migrate
     logs = {r.inputs["name"]: r.inputs["retentionInDays"] for r in run.by_type("aws:cloudwatch/logGroup:LogGroup")}
     days = {"dev": 7, "prod": 90}[stack]
-    assert logs == {f"/berth/berth-{stack}/api": days, f"/aws/rds/instance/berth-{stack}/postgresql": days}
+    expected_logs = {f"/berth/berth-{stack}/api", f"/aws/rds/instance/berth-{stack}/postgresql"}
+    if stack == "prod":  # flow logs and WAF logs: prod's tier turns them on
+        expected_logs |= {f"/berth/berth-{stack}/network/flow-logs", f"aws-waf-logs-berth-{stack}"}
+    assert logs == {name: days for name in expected_logs}
 
 
 @pytest.mark.parametrize("stack", TIERS)
@@ -161,8 +163,13 @@ def test_alarms(runs, stack):
     run = runs[stack]
     alarms = {a.name: a.inputs for a in run.by_type(ALARM)}
     topic = run.one("aws:sns/topic:Topic")
+    cache = {f"cache-{n}-{m}" for n in ((1, 2) if stack == "prod" else (1,))
+             for m in ("engine-cpu-utilization", "memory-usage", "evictions")}
+    if stack == "prod":  # a replica: its lag behind the primary
+        cache |= {"cache-1-replication-lag", "cache-2-replication-lag"}
     assert set(alarms) == {"error-rate", "api-p95-latency", "api-unhealthy", "api-no-tasks", "api-cpu",
-                           "api-memory", "database-free-storage", "database-cpu"}
+                           "api-memory", "database-free-storage", "database-cpu-utilization",
+                           "database-freeable-memory-low", "database-connections"} | cache
     for a in alarms.values():
         assert a["alarmActions"] == a["okActions"] and len(a["alarmActions"]) == 1
         assert a["alarmActions"][0].endswith(f":{topic.inputs['name']}") and topic.inputs["name"] == f"berth-{stack}-alerts"
@@ -178,7 +185,7 @@ def test_alarms(runs, stack):
     assert alarms["database-free-storage"]["threshold"] == 1024 ** 3
     assert alarms["database-free-storage"]["comparisonOperator"] == "LessThanThreshold"
     cpu = {"dev": 85, "prod": 80}[stack]
-    assert alarms["api-cpu"]["threshold"] == cpu and alarms["database-cpu"]["threshold"] == cpu
+    assert alarms["api-cpu"]["threshold"] == cpu and alarms["database-cpu-utilization"]["threshold"] == cpu
     assert alarms["api-memory"]["threshold"] == cpu
     subs = run.by_type("aws:sns/topicSubscription:TopicSubscription")
     assert [(s.inputs["protocol"], s.inputs["endpoint"]) for s in subs] == (

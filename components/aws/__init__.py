@@ -69,6 +69,20 @@ class Settings(Model):
     cache_snapshot_days: int = Field(ge=0, le=35)
     secret_recovery_days: int = Field(ge=0, le=30)
     registry_force_delete: bool  # a dev stack's repository goes with `pulumi destroy`, images and all
+    # The ALB keeps an idle connection this long; the services keep theirs longer (KEEPALIVE_SECONDS).
+    alb_idle_timeout_seconds: int = Field(ge=1, le=4000)
+    alb_deletion_protection: bool
+    flow_logs: bool  # VPC flow logs to CloudWatch Logs, kept log_retention_days
+    waf_logs: bool  # WAF request logs to CloudWatch Logs, credentials redacted
+    s3_gateway_endpoint: bool  # a new VPC reaches S3 (ECR's image layers) without the NAT gateway
+    kms_key_deletion_days: int = Field(ge=7, le=30)  # the alert topic's key: waiting period before deletion
+    database_allow_major_version_upgrade: bool
+    database_auto_minor_version_upgrade: bool
+    # Alarm thresholds only this target has metrics for (the shared ones are berth:alerts).
+    alarm_database_connections: dict[Size, int]
+    alarm_database_freeable_memory_mb: int = Field(ge=1)
+    alarm_cache_evictions: int = Field(ge=0)
+    alarm_cache_replication_lag_seconds: float = Field(gt=0)
 
     @field_validator("vpc_id", "zone_id", "certificate_arn")
     @classmethod
@@ -111,6 +125,14 @@ class Settings(Model):
         for size, type_ in v.items():
             if not re.match(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", type_):
                 raise ValueError(f"an ElastiCache node type like cache.t4g.micro for {size}, found {type_!r}")
+        return v
+
+    @field_validator("alarm_database_connections")
+    @classmethod
+    def _connections(cls, v: dict) -> dict:
+        for size, count in v.items():
+            if count < 1:
+                raise ValueError(f"a connection count ≥ 1 for {size}, found {count}")
         return v
 
     @model_validator(mode="after")
@@ -198,6 +220,9 @@ def check(spec: ServiceSpec) -> list[Problem]:
     if spec.database.enabled and spec.database.size not in settings.database_instance_classes:
         problems.append(Problem("aws.database_instance_classes", f"an instance class for size {spec.database.size}",
                                 "none"))
+    if spec.database.enabled and spec.database.size not in settings.alarm_database_connections:
+        problems.append(Problem("aws.alarm_database_connections",
+                                f"a connection threshold for size {spec.database.size}", "none"))
     if spec.cache.enabled and spec.cache.size not in settings.cache_node_types:
         problems.append(Problem("aws.cache_node_types", f"a node type for size {spec.cache.size}", "none"))
     if settings.secret_recovery_days not in (0, *range(7, 31)):

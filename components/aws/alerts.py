@@ -1,5 +1,6 @@
-"""Alerting: one SNS topic (the stack's email on it), the alarms the old deployment guides asked for,
-and a dashboard with the same signals."""
+"""Alerting: one SNS topic (the stack's email on it, encrypted with a customer-managed KMS key that
+CloudWatch may use), the alarms the old deployment guides asked for, the data stores' own pressure
+signals, and a dashboard with the same signals."""
 
 from __future__ import annotations
 
@@ -12,7 +13,41 @@ import pulumi_aws as aws
 from infra.spec import Alerts as AlertsSpec
 
 GIB = 1024 ** 3
+MIB = 1024 ** 2
 MINUTE = 60
+# What the account itself may do with the topic's key: administer it and use it (publishing a test
+# message). Named one by one: each acts on a key, and a key policy grants nothing else.
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey",
+    "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListKeyPolicies",
+    "kms:ListKeyRotations", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+)
+KEY_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo")
+
+
+def topic_key_policy(account: str, partition: str, region: str, alarm_prefix: str) -> pulumi.Output[str]:
+    """The account administers and uses the key; CloudWatch may encrypt what its alarms (and only
+    this stack's, in this account) publish to the topic. In a key policy "*" is this key."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministersAndUses", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+         "Action": [*KEY_ADMIN_ACTIONS, *KEY_USE_ACTIONS], "Resource": "*"},
+        {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account},
+                       "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{alarm_prefix}*"}}},
+    ]})
+
+
+@dataclass
+class StoreThresholds:
+    """The data stores' alarm thresholds the aws target adds (its tier's `aws:` section)."""
+
+    database_connections: int
+    database_freeable_memory_mb: int
+    cache_evictions: int  # per 5 minutes
+    cache_replication_lag_seconds: float
 
 
 @dataclass
@@ -30,8 +65,12 @@ class AlertsArgs:
     services: dict[str, pulumi.Input[str]]  # spec name → ECS service name
     min_tasks: dict[str, int]
     alb_arn_suffix: Optional[pulumi.Input[str]]
+    key_deletion_days: int
+    thresholds: StoreThresholds
     web: list[WebTarget] = field(default_factory=list)
     database_id: Optional[pulumi.Input[str]] = None
+    cache_nodes: list[pulumi.Input[str]] = field(default_factory=list)  # member cluster ids
+    cache_ha: bool = False
 
 
 class Alerts(pulumi.ComponentResource):
@@ -43,11 +82,21 @@ class Alerts(pulumi.ComponentResource):
         super().__init__("berth:aws:Alerts", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self._args = args
-        # Not encrypted with the AWS-managed SNS key: CloudWatch alarms cannot publish to such a topic.
-        self.topic = aws.sns.Topic("alerts", name=f"{args.prefix}-alerts", opts=child)
+        # A customer-managed key: CloudWatch cannot publish to a topic under the AWS-managed SNS key.
+        caller = aws.get_caller_identity_output()
+        partition = aws.get_partition_output().partition
+        self.key_policy = pulumi.Output.all(caller.account_id, partition, args.region).apply(
+            lambda a: topic_key_policy(a[0], a[1], a[2], f"{args.prefix}-"))
+        self.key = aws.kms.Key("alerts", description=f"Encrypts {args.prefix}'s alert topic",
+                               enable_key_rotation=True, deletion_window_in_days=args.key_deletion_days,
+                               policy=self.key_policy, opts=child)
+        self.topic = aws.sns.Topic("alerts", name=f"{args.prefix}-alerts", kms_master_key_id=self.key.arn,
+                                   opts=child)
         if args.spec.email:
             aws.sns.TopicSubscription("email", topic=self.topic.arn, protocol="email",
                                       endpoint=args.spec.email, opts=child)
+        # Alarm names: a service's end in -cpu, -memory, -no-tasks, -p95-latency or -unhealthy; the
+        # stack's own never do, so no service name can make the two collide.
         self.alarms = {}
         a = args.spec
         if args.alb_arn_suffix is not None:
@@ -92,9 +141,19 @@ class Alerts(pulumi.ComponentResource):
                         comparison="LessThanThreshold", threshold=a.db_free_storage_gb * GIB, periods=1,
                         treat_missing="breaching", namespace="AWS/RDS", metric_name="FreeStorageSpace",
                         dimensions=dims, statistic="Minimum", period=5 * MINUTE)
-            self._alarm("database-cpu", f"database: CPU above {a.cpu_percent}%", comparison="GreaterThanThreshold",
+            self._alarm("database-cpu-utilization", f"database: CPU above {a.cpu_percent}%", comparison="GreaterThanThreshold",
                         threshold=a.cpu_percent, periods=5, treat_missing="notBreaching", namespace="AWS/RDS",
                         metric_name="CPUUtilization", dimensions=dims, statistic="Average")
+            t = args.thresholds
+            self._alarm("database-freeable-memory-low", f"database: freeable memory under {t.database_freeable_memory_mb} MiB",
+                        comparison="LessThanThreshold", threshold=t.database_freeable_memory_mb * MIB, periods=5,
+                        treat_missing="notBreaching", namespace="AWS/RDS", metric_name="FreeableMemory",
+                        dimensions=dims, statistic="Minimum")
+            self._alarm("database-connections", f"database: more than {t.database_connections} connections",
+                        comparison="GreaterThanThreshold", threshold=t.database_connections, periods=5,
+                        treat_missing="notBreaching", namespace="AWS/RDS", metric_name="DatabaseConnections",
+                        dimensions=dims, statistic="Maximum")
+        self._cache_alarms(args)
 
         dashboard = aws.cloudwatch.Dashboard("dashboard", dashboard_name=args.prefix,
                                              dashboard_body=pulumi.Output.json_dumps(self._dashboard()), opts=child)
@@ -102,6 +161,32 @@ class Alerts(pulumi.ComponentResource):
             "https://{0}.console.aws.amazon.com/cloudwatch/home?region={0}#dashboards:name={1}",
             args.region, dashboard.dashboard_name)
         self.register_outputs({"topic": self.topic.arn, "dashboard_url": self.dashboard_url})
+
+    def _cache_alarms(self, args: AlertsArgs) -> None:
+        """Per node (ElastiCache reports per member cluster): Redis's own CPU, memory, evictions, and
+        with a replica the lag behind the primary (a replica's metric; the primary reports none)."""
+        a, t = args.spec, args.thresholds
+        for n, node in enumerate(args.cache_nodes, start=1):
+            dims = {"CacheClusterId": node}
+            name = f"cache-{n}"
+            self._alarm(f"{name}-engine-cpu-utilization", f"cache node {n}: Redis CPU above {a.cpu_percent}%",
+                        comparison="GreaterThanThreshold", threshold=a.cpu_percent, periods=5,
+                        treat_missing="notBreaching", namespace="AWS/ElastiCache",
+                        metric_name="EngineCPUUtilization", dimensions=dims, statistic="Average")
+            self._alarm(f"{name}-memory-usage", f"cache node {n}: memory above {a.memory_percent}%",
+                        comparison="GreaterThanThreshold", threshold=a.memory_percent, periods=5,
+                        treat_missing="notBreaching", namespace="AWS/ElastiCache",
+                        metric_name="DatabaseMemoryUsagePercentage", dimensions=dims, statistic="Average")
+            self._alarm(f"{name}-evictions", f"cache node {n}: more than {t.cache_evictions} evictions in 5 min",
+                        comparison="GreaterThanThreshold", threshold=t.cache_evictions, periods=1,
+                        treat_missing="notBreaching", namespace="AWS/ElastiCache", metric_name="Evictions",
+                        dimensions=dims, statistic="Sum", period=5 * MINUTE)
+            if args.cache_ha:
+                self._alarm(f"{name}-replication-lag",
+                            f"cache node {n}: replica more than {t.cache_replication_lag_seconds:g} s behind",
+                            comparison="GreaterThanThreshold", threshold=t.cache_replication_lag_seconds, periods=5,
+                            treat_missing="notBreaching", namespace="AWS/ElastiCache",
+                            metric_name="ReplicationLag", dimensions=dims, statistic="Maximum")
 
     @staticmethod
     def _query(id_: str, namespace: str, metric: str, dimensions: dict, stat: str) -> dict[str, Any]:

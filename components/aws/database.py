@@ -25,6 +25,8 @@ class DatabaseArgs:
     subnet_ids: Sequence[pulumi.Input[str]]
     security_group_id: pulumi.Input[str]
     log_retention_days: int
+    allow_major_version_upgrade: bool
+    auto_minor_version_upgrade: bool
 
 
 class Database(pulumi.ComponentResource):
@@ -63,7 +65,10 @@ class Database(pulumi.ComponentResource):
             performance_insights_enabled=db.performance_insights,
             performance_insights_retention_period=7 if db.performance_insights else None,
             enabled_cloudwatch_logs_exports=["postgresql"],
-            auto_minor_version_upgrade=True,
+            # Stated, not left to AWS: a major engine bump is refused unless the same reviewed change
+            # sets aws.database_allow_major_version_upgrade; minor versions follow the tier.
+            allow_major_version_upgrade=args.allow_major_version_upgrade,
+            auto_minor_version_upgrade=args.auto_minor_version_upgrade,
             apply_immediately=not db.deletion_protection,  # protected databases change in their maintenance window
             # `protect` follows deletion protection: Pulumi refuses to delete what AWS would.
             opts=pulumi.ResourceOptions(parent=self, protect=db.deletion_protection, depends_on=[logs]))

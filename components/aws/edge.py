@@ -1,5 +1,6 @@
 """The way in: an ALB with TLS (ACM), HTTP → HTTPS, a WAF with a per-IP rate limit, a target group
-per web service, and (in prod) access logs to an S3 bucket only the ELB service may write to."""
+per web service, and (where the tier says so) deletion protection, WAF logs in CloudWatch Logs
+with credentials redacted, and access logs to an S3 bucket only Elastic Load Balancing may write to."""
 
 from __future__ import annotations
 
@@ -12,6 +13,23 @@ import pulumi_aws as aws
 from infra.spec import Service
 
 COMMON_RULES = "AWSManagedRulesCommonRuleSet"
+# WAF delivers only to a destination whose name starts so.
+WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
+# Request headers that carry credentials: WAF logs show them as REDACTED (names in lower case).
+REDACTED_HEADERS = ("authorization", "cookie")
+# Regions opened before August 2022 deliver ALB access logs as their own Elastic Load Balancing
+# account (aws.elb.get_service_account knows it, and fails for any other region); newer ones as
+# the logdelivery.elasticloadbalancing.amazonaws.com service principal. The bucket policy grants
+# both where the region has an account (as terraform-aws-modules' s3-bucket does), so no region
+# fails. The list: Elastic Load Balancing's "Attach a policy to your S3 bucket".
+ELB_ACCOUNT_REGIONS = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+    "ap-southeast-3", "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3",
+    "eu-south-1", "eu-north-1", "me-south-1", "sa-east-1", "us-gov-west-1", "us-gov-east-1",
+    "cn-north-1", "cn-northwest-1",
+})
+ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
 @dataclass
@@ -29,6 +47,11 @@ class EdgeArgs:
     access_logs: bool
     access_logs_days: int
     deregistration_delay_seconds: int
+    region: pulumi.Input[str]
+    idle_timeout_seconds: int
+    deletion_protection: bool
+    waf_logs: bool
+    log_retention_days: int
 
 
 def visibility(metric: str) -> dict:
@@ -54,6 +77,9 @@ class Edge(pulumi.ComponentResource):
             "alb", name=args.prefix[:32], load_balancer_type="application", internal=False,
             subnets=list(args.subnet_ids), security_groups=[args.security_group_id],
             drop_invalid_header_fields=True,  # header smuggling never reaches the app
+            # Stated, not AWS's default: the services keep connections open longer (KEEPALIVE_SECONDS).
+            idle_timeout=args.idle_timeout_seconds,
+            enable_deletion_protection=args.deletion_protection,
             access_logs=access_logs,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends))
 
@@ -137,6 +163,12 @@ class Edge(pulumi.ComponentResource):
             ],
             visibility_config=visibility(f"{args.prefix}-edge"), opts=child)
         aws.wafv2.WebAclAssociation("waf", resource_arn=self.alb.arn, web_acl_arn=acl.arn, opts=child)
+        if args.waf_logs:
+            logs = aws.cloudwatch.LogGroup("waf-logs", name=f"{WAF_LOG_GROUP_PREFIX}{args.prefix}",
+                                           retention_in_days=args.log_retention_days, opts=child)
+            aws.wafv2.WebAclLoggingConfiguration(
+                "waf", resource_arn=acl.arn, log_destination_configs=[logs.arn],
+                redacted_fields=[{"single_header": {"name": h}} for h in REDACTED_HEADERS], opts=child)
 
     def _log_bucket(self, args: EdgeArgs):
         child = pulumi.ResourceOptions(parent=self)
@@ -155,18 +187,26 @@ class Edge(pulumi.ComponentResource):
             rules=[{"id": "expire", "status": "Enabled", "filter": {},
                     "expiration": {"days": args.access_logs_days}}], opts=child)
         account = aws.get_caller_identity_output().account_id
-        elb = aws.elb.get_service_account_output()
-        self.log_bucket_policy_document = pulumi.Output.json_dumps({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "ElbWritesAccessLogs", "Effect": "Allow", "Principal": {"AWS": elb.arn},
-                 "Action": "s3:PutObject",
-                 "Resource": pulumi.Output.concat(bucket.arn, "/alb/AWSLogs/", account, "/*")},
-                {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                 "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
-            ],
-        })
+        self.log_bucket_policy_document = pulumi.Output.all(
+            bucket.arn, account, pulumi.Output.from_input(args.region)).apply(
+            lambda a: log_bucket_policy(*a))
         policy = aws.s3.BucketPolicy("access-logs", bucket=bucket.id, policy=self.log_bucket_policy_document,
                                      opts=child)
         return bucket, policy
+
+
+def log_bucket_policy(bucket_arn: str, account: str, region: str) -> pulumi.Output[str]:
+    """ALB access logs may be written under `alb/AWSLogs/<account>/` and nothing else; TLS only."""
+    objects = f"{bucket_arn}/alb/AWSLogs/{account}/*"
+    writers: list[pulumi.Input[dict]] = []
+    if region in ELB_ACCOUNT_REGIONS:
+        elb = aws.elb.get_service_account_output(region=region)
+        writers.append({"Sid": "ElbAccountWritesAccessLogs", "Effect": "Allow", "Principal": {"AWS": elb.arn},
+                        "Action": "s3:PutObject", "Resource": objects})
+    writers.append({"Sid": "ElbLogDeliveryWritesAccessLogs", "Effect": "Allow",
+                    "Principal": {"Service": ELB_LOG_DELIVERY}, "Action": "s3:PutObject", "Resource": objects})
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+        *writers,
+        {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [bucket_arn, f"{bucket_arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ]})

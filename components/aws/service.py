@@ -1,7 +1,10 @@
 """One service of the spec on Fargate: its roles, logs, task definition, ECS service and scaling.
 
 A rollout that fails its health checks is rolled back by the circuit breaker, and
-`wait_for_steady_state` makes `pulumi up` fail with it, instead of reporting success.
+`wait_for_steady_state` makes `pulumi up` fail with it, instead of reporting success: the provider
+(terraform-provider-aws ≥ 6.5, pulumi-aws ≥ 7.5, see requirements.txt) waits on the service
+deployment's own status and fails on ROLLBACK_SUCCESSFUL, for services whose deployment controller
+is ECS — stated below rather than left to AWS's default.
 """
 
 from __future__ import annotations
@@ -13,17 +16,17 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import FARGATE_CPU
+from components.aws.iam import assume_role_policy
+from components.aws.names import UNIQUE_SUFFIX, name_prefix
 from infra.spec import Service
 
 USER = "10001:10001"  # the image's unprivileged user
 MIGRATE = "migrate"
 
 
-def assume_role_policy(service: str, account: pulumi.Input[str]) -> pulumi.Output[str]:
-    """Only the service, and only on behalf of this account (no confused deputy)."""
-    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
-         "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]})
+def role_prefix(full: str, role: str) -> str:
+    """`<prefix>-<service>-<role>-`, cut to what IAM's 64 characters leave for the provider's suffix."""
+    return name_prefix(f"{full}-{role}-", 64 - UNIQUE_SUFFIX)
 
 
 def execution_policy(log_group_arn: pulumi.Input[str], secret_arns: Sequence[pulumi.Input[str]],
@@ -53,7 +56,7 @@ class FargateServiceArgs:
     cluster_name: pulumi.Input[str]
     image: pulumi.Input[str]
     region: pulumi.Input[str]
-    env: dict[str, str]
+    env: dict[str, pulumi.Input[str]]
     secret_arns: dict[str, pulumi.Input[str]]
     repository_arns: Sequence[pulumi.Input[str]]
     subnet_ids: Sequence[pulumi.Input[str]]
@@ -125,12 +128,14 @@ class FargateService(pulumi.ComponentResource):
         account = aws.get_caller_identity_output().account_id
         logs = aws.cloudwatch.LogGroup(f"{svc.name}-logs", name=f"/berth/{args.prefix}/{svc.name}",
                                        retention_in_days=args.log_retention_days, opts=child)
-        execution = aws.iam.Role(f"{svc.name}-execution", name=f"{full}-execution"[:64],
+        # IAM names are account-wide and a replaced role must not collide with the old one: a
+        # prefix the provider completes (≤ 38 characters before its 26-character suffix).
+        execution = aws.iam.Role(f"{svc.name}-execution", name_prefix=role_prefix(full, "execution"),
                                  assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", account), opts=child)
         self.execution_policy = execution_policy(logs.arn, list(args.secret_arns.values()), args.repository_arns)
         execution_grant = aws.iam.RolePolicy(f"{svc.name}-execution", role=execution.id, policy=self.execution_policy, opts=child)
         # The app calls no AWS API: its task role carries no policy at all.
-        task_role = aws.iam.Role(f"{svc.name}-task", name=f"{full}-task"[:64],
+        task_role = aws.iam.Role(f"{svc.name}-task", name_prefix=role_prefix(full, "task"),
                                  assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", account), opts=child)
 
         self.task_definition = aws.ecs.TaskDefinition(
@@ -153,6 +158,7 @@ class FargateService(pulumi.ComponentResource):
             network_configuration={"subnets": list(args.subnet_ids), "security_groups": [args.security_group_id],
                                    "assign_public_ip": False},
             load_balancers=load_balancers, health_check_grace_period_seconds=grace,
+            deployment_controller={"type": "ECS"},  # the controller whose rollbacks fail the update
             deployment_circuit_breaker={"enable": True, "rollback": True},
             deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
             wait_for_steady_state=True,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pulumi_aws as aws
 
-from components.aws.alerts import Alerts, AlertsArgs, WebTarget
+from components.aws.alerts import Alerts, AlertsArgs, StoreThresholds, WebTarget
 from components.aws.cache import PORT as CACHE_PORT, Cache, CacheArgs
 from components.aws.database import PORT as DATABASE_PORT, Database, DatabaseArgs
 from components.aws.edge import Edge, EdgeArgs
@@ -14,8 +15,18 @@ from components.aws.network import Network, NetworkArgs
 from components.aws.registry import Registry, RegistryArgs
 from components.aws.secrets import Secrets, SecretsArgs
 from components.aws.service import FargateService, FargateServiceArgs
+from components.common.proxy import proxy_env
 from components.common.secrets import AppSecrets, AppSecretsArgs
 from infra.spec import ServiceSpec
+
+
+def trusted_proxy_env(cidrs: pulumi.Output[list[str]], idle_timeout_seconds: int) -> dict[str, pulumi.Output[str]]:
+    """The proxy env contract with the VPC's ranges as the trusted proxies: only the ALB (in the
+    VPC, the only way in) reaches the tasks, so its X-Forwarded-For entry is the client's address
+    and nothing a client writes into the header is believed."""
+    env = cidrs.apply(lambda c: proxy_env(c, idle_timeout_seconds))
+    keys = proxy_env(["127.0.0.1"], idle_timeout_seconds)  # the contract's keys; values come from env
+    return {key: env.apply(lambda e, key=key: e[key]) for key in keys}
 
 
 def declare(spec: ServiceSpec) -> dict[str, Any]:
@@ -30,7 +41,9 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
         private_subnet_ids=settings.private_subnet_ids,
         service_ports=[s.port for s in spec.web_services], tls=tls,
         database_port=DATABASE_PORT if spec.database.enabled else None,
-        cache_port=CACHE_PORT if spec.cache.enabled else None))
+        cache_port=CACHE_PORT if spec.cache.enabled else None,
+        region=region, flow_logs=settings.flow_logs, s3_gateway_endpoint=settings.s3_gateway_endpoint,
+        log_retention_days=spec.log_retention_days))
 
     values = dict(AppSecrets("app-secrets", AppSecretsArgs(names=spec.secrets)).values)
     database = None
@@ -39,8 +52,11 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
             prefix=spec.prefix, spec=spec.database,
             instance_class=settings.database_instance_classes[spec.database.size],
             subnet_ids=network.private_subnet_ids, security_group_id=network.database_sg.id,
-            log_retention_days=spec.log_retention_days))
+            log_retention_days=spec.log_retention_days,
+            allow_major_version_upgrade=settings.database_allow_major_version_upgrade,
+            auto_minor_version_upgrade=settings.database_auto_minor_version_upgrade))
         values["DATABASE_URL"] = database.url
+    cache = None
     if spec.cache.enabled:
         cache = Cache("cache", CacheArgs(
             prefix=spec.prefix, spec=spec.cache, node_type=settings.cache_node_types[spec.cache.size],
@@ -60,19 +76,22 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
             zone_id=settings.zone_id, certificate_arn=settings.certificate_arn, tls_policy=settings.tls_policy,
             rate_limit_per_5min=spec.edge.rate_limit_per_5min, access_logs=spec.edge.access_logs,
             access_logs_days=settings.access_logs_days,
-            deregistration_delay_seconds=settings.deregistration_delay_seconds))
+            deregistration_delay_seconds=settings.deregistration_delay_seconds, region=region,
+            idle_timeout_seconds=settings.alb_idle_timeout_seconds,
+            deletion_protection=settings.alb_deletion_protection, waf_logs=settings.waf_logs,
+            log_retention_days=spec.log_retention_days))
 
     cluster = aws.ecs.Cluster("cluster", name=spec.prefix,
                               settings=[{"name": "containerInsights", "value": settings.container_insights}])
-    # Only the ALB reaches the tasks (security groups), so its X-Forwarded-For is the client's
-    # address: the service's per-client rate limits must key on it, not on the ALB's address.
-    env = {**spec.base_env, "FORWARDED_ALLOW_IPS": "*"}
+    # Web services trust X-Forwarded-For from the VPC's ranges only (the ALB); workers serve nothing.
+    web_env = {**spec.base_env, **trusted_proxy_env(network.cidrs, settings.alb_idle_timeout_seconds)}
     migrate = spec.migrations.command if spec.migrations.enabled and spec.database.enabled else None
     services: dict[str, FargateService] = {}
     for svc in spec.services.values():
         services[svc.name] = FargateService(svc.name, FargateServiceArgs(
             prefix=spec.prefix, service=svc, cluster_arn=cluster.arn, cluster_name=cluster.name,
-            image=registry.ref, region=region, env=env, secret_arns=secrets.arns,
+            image=registry.ref, region=region, env=web_env if svc.is_web else spec.base_env,
+            secret_arns=secrets.arns,
             repository_arns=registry.pull_arns, subnet_ids=network.private_subnet_ids,
             security_group_id=network.tasks_sg.id, log_retention_days=spec.log_retention_days,
             migrations=migrate, scale_in_cooldown=settings.scale_in_cooldown_seconds,
@@ -87,7 +106,14 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
         min_tasks={s.name: s.scaling.min for s in spec.services.values()},
         alb_arn_suffix=edge.alb.arn_suffix if edge else None,
         web=[WebTarget(name, tg.arn_suffix) for name, tg in (edge.target_groups.items() if edge else [])],
-        database_id=database.instance.identifier if database else None))
+        database_id=database.instance.identifier if database else None,
+        cache_nodes=cache.node_ids if cache else [], cache_ha=spec.cache.ha,
+        key_deletion_days=settings.kms_key_deletion_days,
+        thresholds=StoreThresholds(
+            database_connections=settings.alarm_database_connections[spec.database.size] if database else 0,
+            database_freeable_memory_mb=settings.alarm_database_freeable_memory_mb,
+            cache_evictions=settings.alarm_cache_evictions,
+            cache_replication_lag_seconds=settings.alarm_cache_replication_lag_seconds)))
 
     return {
         "url": edge.url if edge else None,
