@@ -26,7 +26,7 @@ HOT_MINUTES = 5  # CPU, memory and latency must stay high this long: a spike is 
 class WebTarget:
     name: str
     run_service: pulumi.Input[str]  # the Cloud Run service's name
-    backend: str  # the load balancer's backend service name (its 5xx and requests)
+    backend: pulumi.Input[str]  # the load balancer's backend service name (its 5xx and requests)
     path: str  # the readiness path as seen through the load balancer
     timeout_seconds: int
 

@@ -67,6 +67,7 @@ class Edge(pulumi.ComponentResource):
                 log_config={"enable": args.access_logs, "sample_rate": 1.0 if args.access_logs else 0.0},
                 description=f"berth {args.prefix}: {svc.name}", opts=child)
         first = args.web_services[0].name
+        self._first = first
         further = args.web_services[1:]
         url_map = gcp.compute.URLMap(
             "routes", name=names.compute(args.prefix, "routes"), default_service=self.backends[first].id,
@@ -93,6 +94,10 @@ class Edge(pulumi.ComponentResource):
             self.url = pulumi.Output.concat("http://", self.address.address)
             self.host = self.address.address
         self.register_outputs({"address": self.address.address, "url": self.url})
+
+    def public_path(self, service: str, path: str) -> str:
+        """Where `path` of `service` is reached through the load balancer."""
+        return path if service == self._first else route_prefix(service).rstrip("/") + path
 
     def _forward(self, name: str, args: EdgeArgs, target: pulumi.Input[str], port: str) -> None:
         gcp.compute.GlobalForwardingRule(

@@ -12,7 +12,7 @@ from components.gcp import REDIS_VERSIONS, Settings, names, provider_config
 from components.gcp.alerts import Alerts, AlertsArgs, WebTarget
 from components.gcp.cache import Cache, CacheArgs
 from components.gcp.database import Database, DatabaseArgs
-from components.gcp.edge import Edge, EdgeArgs, route_prefix
+from components.gcp.edge import Edge, EdgeArgs
 from components.gcp.migrations import Migrations, MigrationsArgs
 from components.gcp.network import Network, NetworkArgs
 from components.gcp.registry import Registry, RegistryArgs
@@ -85,15 +85,14 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
             timeout_seconds=settings.migration_timeout_seconds, retries=settings.migration_retries))
         gate = [migrations.job]
 
-    # The load balancer's address goes into the trusted proxies, so it is reserved up front.
-    edge_address = None
+    # The edge comes before the services: its address is one of the proxies they trust.
+    edge, edge_address = None, None
     web_env: dict[str, pulumi.Input[str]] = dict(spec.base_env)
-    run_names = {s.name: names.run_service(spec.prefix, s.name) for s in spec.services.values()}
-    edge = None
     if spec.web_services:
         edge = Edge("edge", EdgeArgs(
             prefix=spec.prefix, region=region, web_services=spec.web_services,
-            run_services={s.name: run_names[s.name] for s in spec.web_services}, domain=spec.domain,
+            run_services={s.name: names.run_service(spec.prefix, s.name) for s in spec.web_services},
+            domain=spec.domain,
             tls_profile=settings.tls_profile, min_tls_version=settings.min_tls_version,
             keepalive_seconds=settings.lb_keepalive_seconds,
             rate_limit_count=round(spec.edge.rate_limit_per_5min * settings.rate_limit_interval_seconds / 300),
@@ -115,15 +114,12 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
             pools[svc.name] = WorkerPool(svc.name, WorkerPoolArgs(
                 runtime=runtime, service=svc, env=spec.base_env, depends_on=gate))
 
-    first = spec.web_services[0].name if spec.web_services else None
     alerts = Alerts("alerts", AlertsArgs(
         prefix=spec.prefix, project=project, spec=spec.alerts, host=edge.host if edge else None,
         tls=bool(edge and edge.tls), uptime_period_seconds=settings.uptime_check_period_seconds,
         web=[WebTarget(
-            name=s.name, run_service=services[s.name].service.name, backend=names.compute(spec.prefix, s.name),
-            path=s.probes.readiness.path if s.name == first
-            else route_prefix(s.name).rstrip("/") + s.probes.readiness.path,
-            timeout_seconds=s.probes.readiness.timeout_seconds) for s in spec.web_services],
+            name=s.name, run_service=services[s.name].service.name, backend=edge.backends[s.name].name,
+            path=edge.public_path(s.name, s.probes.readiness.path), timeout_seconds=s.probes.readiness.timeout_seconds) for s in spec.web_services],
         workers={name: p.pool.name for name, p in pools.items()},
         database_instance=database.instance.name if database else None,
         redis_instance=pulumi.Output.format("projects/{0}/locations/{1}/instances/{2}", project, region,
