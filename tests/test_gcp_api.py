@@ -84,7 +84,7 @@ def test_discovery_walker_refuses_what_the_api_would():
     assert checks.schema_problems("sqladmin.v1", "Settings", {"dataDiskSizeGb": "ten"})
     assert checks.schema_problems("sqladmin.v1", "Settings", {"dataDiskSizeGb": 20}) == []
     assert checks.schema_problems("monitoring.v3", "Condition", {"conditionThreshold": {"duration": "5 min"}})
-    assert checks.whole({"a": [1.0, 1.5, True]}) == {"a": [1, 1.5, True]}
+    assert checks._plain({"a": [1.0, 1.5, True]}) == {"a": [1, 1.5, True]}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -4,13 +4,12 @@ clear Problem before any resource."""
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 
 import pytest
 
-from infra.errors import ConfigError
-from infra.mocks import read_stack_config, run_program
+from infra.mocks import run_program
+from tests.conftest import refused, shipped_config as config
 from tests.target_hooks import gcp as hook
 
 DIGEST = "europe-west1-docker.pkg.dev/berth-dev-417203/berth-gcp-dev/app@sha256:" + "ab" * 32
@@ -20,33 +19,6 @@ NEG = "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup"
 BACKEND = "gcp:compute/backendService:BackendService"
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 WORKER = ["python", "-m", "app", "worker"]
-
-
-def config(stack: str, **overrides) -> dict:
-    out = copy.deepcopy(read_stack_config(stack))
-    for key, value in overrides.items():
-        full = key if ":" in key else f"berth:{key}"
-        if value is None:
-            out.pop(full, None)
-        else:
-            out[full] = value
-    return out
-
-
-def refused(stack: str, cfg: dict):
-    """Run the program expecting a ConfigError; return its problems and what got declared."""
-    from infra.program import main
-    caught: list[ConfigError] = []
-
-    def program():
-        try:
-            main()
-        except ConfigError as exc:
-            caught.append(exc)
-
-    run = run_program(stack, cfg, program)
-    assert caught, "the config was accepted"
-    return caught[0].problems, run.records
 
 
 FOUR = {

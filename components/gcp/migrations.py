@@ -15,7 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.gcp import names
-from components.gcp.run import Runtime, envs, identity, limits, volumes, vpc_access
+from components.gcp.run import Runtime, container, identity, volumes, vpc_access
 
 NAME = "migrate"
 # A migration is one short-lived process: the smallest Cloud Run size that runs gen2.
@@ -39,7 +39,6 @@ class Migrations(pulumi.ComponentResource):
         super().__init__("berth:gcp:Migrations", name, None, opts)
         runtime = args.runtime
         account, grants = identity(self, NAME, runtime)
-        vols, mounts = volumes(runtime)
         job_name = names.fit(f"{runtime.prefix}-{NAME}", names.RUN_JOB_MAX)
         token = args.release[: names.EXECUTION_NAME_MAX - len(job_name) - 1]
         self.job = gcp.cloudrunv2.Job(
@@ -55,13 +54,8 @@ class Migrations(pulumi.ComponentResource):
                     "timeout": f"{args.timeout_seconds}s",
                     "max_retries": args.retries,
                     "vpc_access": vpc_access(runtime),
-                    "containers": [{
-                        "name": NAME, "image": runtime.image, "args": list(args.command),
-                        "resources": {"limits": limits(CPU, MEMORY)},
-                        "envs": envs(args.env, runtime.secrets),
-                        "volume_mounts": mounts,
-                    }],
-                    "volumes": vols,
+                    "containers": [container(NAME, runtime, args.env, CPU, MEMORY, args.command)],
+                    "volumes": volumes(runtime)[0],
                 },
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants))

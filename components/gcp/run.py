@@ -9,7 +9,7 @@ binding on the project); none is an authoritative policy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -87,3 +87,13 @@ def vpc_access(runtime: Runtime) -> dict[str, Any]:
 
 def limits(cpu: float, memory: int) -> dict[str, str]:
     return {"cpu": f"{cpu:g}", "memory": f"{memory}Mi"}
+
+
+def container(name: str, runtime: Runtime, env: dict[str, pulumi.Input[str]], cpu: float, memory: int,
+              args: Optional[Sequence[str]], **extra: Any) -> dict[str, Any]:
+    """One workload's container: the stack's image, env and secret references, the CA mount."""
+    out = {"name": name, "image": runtime.image, "resources": {"limits": limits(cpu, memory)},
+           "envs": envs(env, runtime.secrets), "volume_mounts": volumes(runtime)[1], **extra}
+    if args:
+        out["args"] = list(args)  # like CMD: the image has no ENTRYPOINT
+    return out

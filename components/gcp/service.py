@@ -13,7 +13,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.gcp import names
-from components.gcp.run import Runtime, envs, identity, limits, volumes, vpc_access
+from components.gcp.run import Runtime, container, identity, volumes, vpc_access
 from infra.spec import Probe, Service
 
 
@@ -42,20 +42,12 @@ class CloudRunService(pulumi.ComponentResource):
         super().__init__("berth:gcp:CloudRunService", name, None, opts)
         svc, runtime = args.service, args.runtime
         self.account, grants = identity(self, svc.name, runtime)
-        vols, mounts = volumes(runtime)
-        container = {
-            "name": svc.name, "image": runtime.image,
-            "ports": {"name": "http1", "container_port": svc.port},  # Cloud Run sets PORT from it
-            "resources": {"limits": limits(svc.cpu, svc.memory),
-                          "cpu_idle": True,  # CPU only while serving: background work belongs in a worker
-                          "startup_cpu_boost": True},
-            "envs": envs({**args.env, **svc.env}, runtime.secrets),
-            "startup_probe": probe(svc.probes.startup, svc.port),
-            "liveness_probe": probe(svc.probes.liveness, svc.port),
-            "volume_mounts": mounts,
-        }
-        if svc.command:
-            container["args"] = list(svc.command)  # like CMD: the image has no ENTRYPOINT
+        app = container(svc.name, runtime, {**args.env, **svc.env}, svc.cpu, svc.memory, svc.command,
+                        ports={"name": "http1", "container_port": svc.port},  # Cloud Run sets PORT from it
+                        startup_probe=probe(svc.probes.startup, svc.port),
+                        liveness_probe=probe(svc.probes.liveness, svc.port))
+        # CPU only while serving (background work belongs in a worker), boosted while starting.
+        app["resources"].update({"cpu_idle": True, "startup_cpu_boost": True})
         self.service = gcp.cloudrunv2.Service(
             f"{svc.name}-service", name=names.run_service(runtime.prefix, svc.name), location=runtime.region,
             description=f"berth {runtime.prefix}: {svc.name}",
@@ -72,8 +64,8 @@ class CloudRunService(pulumi.ComponentResource):
                 "timeout": f"{args.request_timeout_seconds}s",
                 "scaling": {"min_instance_count": svc.scaling.min, "max_instance_count": svc.scaling.max},
                 "vpc_access": vpc_access(runtime),
-                "containers": [container],
-                "volumes": vols,
+                "containers": [app],
+                "volumes": volumes(runtime)[0],
             },
             traffics=[{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, *args.depends_on]))

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.gcp import names
-from components.gcp.run import Runtime, envs, identity, limits, volumes, vpc_access
+from components.gcp.run import Runtime, container, identity, volumes, vpc_access
 from infra.spec import Service
 
 
@@ -30,15 +30,6 @@ class WorkerPool(pulumi.ComponentResource):
         super().__init__("berth:gcp:WorkerPool", name, None, opts)
         svc, runtime = args.service, args.runtime
         self.account, grants = identity(self, svc.name, runtime)
-        vols, mounts = volumes(runtime)
-        container = {
-            "name": svc.name, "image": runtime.image,
-            "resources": {"limits": limits(svc.cpu, svc.memory)},
-            "envs": envs({**args.env, **svc.env}, runtime.secrets),
-            "volume_mounts": mounts,
-        }
-        if svc.command:
-            container["args"] = list(svc.command)
         self.pool = gcp.cloudrunv2.WorkerPool(
             f"{svc.name}-pool", name=names.run_service(runtime.prefix, svc.name), location=runtime.region,
             description=f"berth {runtime.prefix}: {svc.name}",
@@ -48,8 +39,9 @@ class WorkerPool(pulumi.ComponentResource):
             template={
                 "service_account": self.account.email,
                 "vpc_access": vpc_access(runtime),
-                "containers": [container],
-                "volumes": vols,
+                "containers": [container(svc.name, runtime, {**args.env, **svc.env}, svc.cpu, svc.memory,
+                                         svc.command)],
+                "volumes": volumes(runtime)[0],
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, *args.depends_on]))
         self.register_outputs({"pool": self.pool.name})

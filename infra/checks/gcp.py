@@ -10,7 +10,8 @@
   (`googleapiclient/discovery_cache/documents/*.json`): unknown fields, wrong JSON types, enum
   values, int32 ranges, output-only fields.
 
-The mock runtime carries every number as a float: whole floats become ints before either check.
+The mock runtime carries every number as a float: whole floats become ints before either check
+(`infra.mocks.masked`, which also keeps every secret masked).
 `check(run)` returns one line per problem, "<type> '<name>': <reason>"; an empty list means valid.
 """
 
@@ -31,22 +32,11 @@ DURATION = re.compile(r"^-?\d+(\.\d{1,9})?s$")
 # Shared helpers
 
 
-def whole(value: Any) -> Any:
-    """The mock runtime's floats back to ints where they are whole."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: whole(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [whole(v) for v in value]
-    return value
-
-
 def _plain(inputs: dict[str, Any]) -> dict[str, Any]:
-    from infra.mocks import unwrap  # secrets are values to the API
-    return whole(unwrap(inputs))
+    """The inputs as the plan shows them: whole floats back to ints, every secret a masked string
+    (the models check types and shapes; no secret value needs to reach them)."""
+    from infra.mocks import masked
+    return masked(inputs)
 
 
 def _drop_none(value: Any) -> Any:
