@@ -408,3 +408,62 @@ def run_stack(stack: str, root: Path = ROOT) -> Run:
 
 
 __all__ = ["FakeCloud", "Record", "Run", "run_program", "run_stack", "shipped_stacks", "NAMESPACE"]
+
+
+# ---------------------------------------------------------------------------------------------
+# gcp target: the computed outputs it reads, in the formats the APIs return.
+
+def _gcp_project() -> str:
+    return pulumi.Config("gcp").get("project") or "mock-project"
+
+
+def _gcp_region() -> str:
+    return pulumi.Config("gcp").get("region") or "europe-west1"
+
+
+MOCK_CA = "-----BEGIN CERTIFICATE-----\nMIIBmockmemorystoreca\n-----END CERTIFICATE-----\n"
+
+FAKE_OUTPUTS.update({
+    "gcp:compute/globalAddress:GlobalAddress": lambda n, i: {
+        "address": "203.0.113.10" if i.get("addressType", "EXTERNAL") == "EXTERNAL" else "10.100.0.0",
+        "selfLink": f"https://www.googleapis.com/compute/v1/projects/{_gcp_project()}/global/addresses/{i.get('name', n)}",
+    },
+    "gcp:serviceaccount/account:Account": lambda n, i: {
+        "email": f"{i.get('accountId', n)}@{_gcp_project()}.iam.gserviceaccount.com",
+        "member": f"serviceAccount:{i.get('accountId', n)}@{_gcp_project()}.iam.gserviceaccount.com",
+        "uniqueId": str(int(_short_hash(n, length=12), 16)),
+    },
+    "gcp:secretmanager/secret:Secret": lambda n, i: {
+        "name": f"projects/{_gcp_project()}/secrets/{i.get('secretId', n)}",
+    },
+    "gcp:secretmanager/secretVersion:SecretVersion": lambda n, i: {
+        "version": "1", "name": f"{i.get('secret')}/versions/1",
+    },
+    "gcp:sql/databaseInstance:DatabaseInstance": lambda n, i: {
+        "name": i.get("name") or f"{n}-{_short_hash(n, length=7)}",
+        "privateIpAddress": "10.100.0.3",
+        "connectionName": f"{_gcp_project()}:{_gcp_region()}:{i.get('name') or f'{n}-{_short_hash(n, length=7)}'}",
+    },
+    "gcp:redis/instance:Instance": lambda n, i: {
+        "host": "10.100.1.4",
+        "port": 6378 if i.get("transitEncryptionMode") == "SERVER_AUTHENTICATION" else 6379,
+        "authString": f"mock-redis-auth-{_short_hash(n, 'auth')}",
+        "serverCaCerts": [{"cert": MOCK_CA, "commonName": "Google Cloud Memorystore Redis Server CA"}],
+    },
+    "gcp:cloudrunv2/service:Service": lambda n, i: {
+        "uri": f"https://{i.get('name', n)}-{_short_hash(n, length=10)}-ew.a.run.app",
+    },
+    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": lambda n, i: {
+        "uptimeCheckId": f"{n}-{_short_hash(n, length=10)}",
+    },
+    "gcp:monitoring/notificationChannel:NotificationChannel": lambda n, i: {
+        "name": f"projects/{_gcp_project()}/notificationChannels/{int(_short_hash(n, length=10), 16)}",
+    },
+})
+
+FAKE_INVOKES.update({
+    "gcp:organizations/getClientConfig:getClientConfig": lambda a: {
+        "accessToken": "mock-gcp-access-token", "project": _gcp_project(), "region": _gcp_region(),
+        "zone": "", "defaultLabels": {}, "id": _gcp_project(),
+    },
+})

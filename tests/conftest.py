@@ -11,7 +11,10 @@ def local():
 
 def base_config(**overrides):
     """A minimal valid docker stack config, with `berth:` keys overridden or removed (value None)."""
-    config = {"berth:target": "docker", "berth:tier": "dev"}
+    return _override({"berth:target": "docker", "berth:tier": "dev"}, overrides)
+
+
+def _override(config, overrides):
     for key, value in overrides.items():
         full = key if ":" in key else f"berth:{key}"
         if value is None:
@@ -19,3 +22,26 @@ def base_config(**overrides):
         else:
             config[full] = value
     return config
+
+
+def shipped_config(stack, **overrides):
+    """A shipped stack's config with `berth:` keys (or full `ns:key` keys) overridden or removed (None)."""
+    import copy
+    return _override(copy.deepcopy(mocks.read_stack_config(stack)), overrides)
+
+
+def refused(stack, config):
+    """Run the program expecting a ConfigError; return its problems and what got declared."""
+    from infra.errors import ConfigError
+    from infra.program import main
+    caught = []
+
+    def program():
+        try:
+            main()
+        except ConfigError as exc:
+            caught.append(exc)
+
+    run = mocks.run_program(stack, config, program)
+    assert caught, "the config was accepted"
+    return caught[0].problems, run.records
