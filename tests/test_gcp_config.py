@@ -136,7 +136,6 @@ BAD = [
     ({"cache": {"engine_version": "7.1"}}, "cache.engine_version", "Memorystore"),
     ({"database": {"engine_version": "11"}}, "database.engine_version", "Cloud SQL"),
     ({"database": {"backup_days": 0}}, "database.backup_days", "point-in-time recovery"),
-    ({"services": {"migrate": {"kind": "web"}}}, "services.migrate", "a service name other than migrate"),
     ({"service_defaults": {"probes": {"startup": {"path": "/liveness", "period_seconds": 300,
                                                   "timeout_seconds": 3, "failure_threshold": 2}}}},
      "services.api.probes.startup.period_seconds", "at most 240"),

@@ -28,10 +28,7 @@ LIVENESS_PERIOD_MAX = 3600
 POSTGRES_MAJORS = tuple(range(13, 18))
 REDIS_VERSIONS = {"6": "REDIS_6_X", "7.0": "REDIS_7_0", "7.2": "REDIS_7_2"}
 ARMOR_INTERVALS = (10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600)
-# Reserved: the migration job's service account is `<prefix>-migrate`.
-RESERVED = ("migrate",)
 
-GCP_NAME = re.compile(r"^(?=.{1,27}$)[a-z](-?[a-z0-9])*$")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 NETWORK_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -163,9 +160,6 @@ def check(spec: ServiceSpec) -> list[Problem]:
     """What the spec asks that Cloud Run, Cloud SQL, Memorystore or the load balancer would refuse."""
     settings: Settings = spec.target_settings
     problems: list[Problem] = []
-    if not GCP_NAME.match(spec.prefix):
-        problems.append(Problem("stack", "a stack name that keeps '<project>-<stack>' to lowercase letters, "
-                                         "digits and single hyphens, ≤ 27 chars", spec.prefix))
     provider = provider_config()
     if provider["project"] is None or not PROJECT_ID.match(provider["project"]):
         problems.append(ProviderProblem("gcp:project", "a Google Cloud project id (pulumi config set gcp:project …)",
@@ -174,9 +168,6 @@ def check(spec: ServiceSpec) -> list[Problem]:
         problems.append(ProviderProblem("gcp:region", "a region like europe-west1 (pulumi config set gcp:region …)",
                                         provider["region"] or "nothing"))
     for svc in spec.services.values():
-        if svc.name in RESERVED:
-            problems.append(Problem(f"services.{svc.name}", f"a service name other than {svc.name} "
-                                    "(the migration job's service account has it)", svc.name))
         problems += _size_problems(svc)
         if svc.is_web:
             problems += _probe_problems(svc)
