@@ -14,6 +14,7 @@ from types import ModuleType
 TARGETS = {
     "docker": "components.docker",
     "aws": "components.aws",
+    "kubernetes": "components.kubernetes",
 }
 
 
