@@ -13,14 +13,15 @@ from components.common.secrets import password
 from components.common.urls import redis_url
 from components.kubernetes.names import REDIS, labels, object_name, selector
 from components.kubernetes.network import app_pods, dns, from_pods
-from components.kubernetes.pods import (TMP_MOUNT, TMP_VOLUME, SecretRef, container_security, env,
-                                        pod_security, resources)
+from components.kubernetes.pods import TMP_MOUNT, TMP_VOLUME, container_security, pod_security, resources
 
 PORT = 6379
 PASSWORD_KEY = "password"
-# The password comes from the environment, so it is never in the pod spec or the command line.
-SERVER = 'exec redis-server --port 6379 --dir /data --appendonly yes --requirepass "$REDIS_PASSWORD"'
-PING = 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG'
+AUTH_DIR = "/etc/redis-auth"
+# The password is a file from the Secret (not env, not the pod spec); redis-server's process title
+# replaces its command line, and redis-cli reads REDISCLI_AUTH rather than an argument.
+SERVER = f'exec redis-server --port 6379 --dir /data --appendonly yes --requirepass "$(cat {AUTH_DIR}/{PASSWORD_KEY})"'
+PING = f'REDISCLI_AUTH="$(cat {AUTH_DIR}/{PASSWORD_KEY})" redis-cli ping | grep -q PONG'
 
 
 @dataclass
@@ -79,13 +80,15 @@ class Cache(pulumi.ComponentResource):
                     "containers": [{
                         "name": REDIS, "image": args.image, "imagePullPolicy": "Always",
                         "command": ["sh", "-c", SERVER],
-                        "env": env({}, {"REDIS_PASSWORD": SecretRef(secret.metadata["name"], PASSWORD_KEY)}),
                         "ports": [{"name": "redis", "containerPort": PORT, "protocol": "TCP"}],
                         "startupProbe": probe(2, 30), "livenessProbe": probe(10, 3), "readinessProbe": probe(5, 2),
                         "resources": resources(args.cpu, args.memory), "securityContext": container_security(),
-                        "volumeMounts": [{"name": "data", "mountPath": "/data"}, TMP_MOUNT],
+                        "volumeMounts": [{"name": "data", "mountPath": "/data"}, TMP_MOUNT,
+                                         {"name": "auth", "mountPath": AUTH_DIR, "readOnly": True}],
                     }],
-                    "volumes": [TMP_VOLUME],
+                    # Readable by the pod's group (fsGroup) only.
+                    "volumes": [TMP_VOLUME, {"name": "auth", "secret": {
+                        "secretName": secret.metadata["name"], "defaultMode": 0o440}}],
                 }},
                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": storage}],
                 "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},

@@ -82,17 +82,33 @@ def _where(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "(top level)"
 
 
-def builtin_problems(obj: dict[str, Any], version: str) -> list[str]:
-    import kubernetes_validate
-    from kubernetes_validate.utils import SchemaNotFoundError
+@functools.lru_cache(maxsize=256)
+def _builtin_validator(api_version: str, kind: str, version: str) -> Optional[jsonschema.Validator]:
+    """kubernetes-validate's strict schema for one kind, as its `validate` loads it, kept for reuse
+    (loading the definitions per object makes a plan's check take seconds)."""
+    import re
 
+    from kubernetes_validate.utils import all_versions, major_minor, schema_contents
+    from referencing import Registry, Resource
+
+    schema_version = [v for v in all_versions() if major_minor(v) <= version][-1]
+    folder = f"kubernetes-json-schema/v{schema_version}-local-strict"
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
-        kubernetes_validate.validate(obj, version, strict=True)
-    except kubernetes_validate.ValidationError as error:
-        return [f"{_where(error)}: {error.message} (Kubernetes {version}, strict)"]
-    except SchemaNotFoundError:
+        schema = schema_contents(f"{folder}/{kind.lower()}-{group_version}.json", version)
+    except FileNotFoundError:
+        return None
+    definitions = schema_contents(f"{folder}/_definitions.json", version)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def builtin_problems(obj: dict[str, Any], version: str) -> list[str]:
+    validator = _builtin_validator(obj.get("apiVersion", ""), obj.get("kind", ""), version)
+    if validator is None:
         return [f"no {obj.get('kind')} in {obj.get('apiVersion')} on Kubernetes {version}"]
-    return []
+    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+    return [] if error is None else [f"{_where(error)}: {error.message} (Kubernetes {version}, strict)"]
 
 
 def custom_problems(obj: dict[str, Any], schemas: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
