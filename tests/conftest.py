@@ -1,6 +1,7 @@
 import pytest
 
 from infra import mocks
+from infra.errors import ConfigError
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +20,29 @@ def base_config(**overrides):
         else:
             config[full] = value
     return config
+
+
+def refused(stack, cfg):
+    """Run the program expecting a ConfigError; return its problems and what got declared."""
+    from infra.program import main
+    caught = []
+
+    def program():
+        try:
+            main()
+        except ConfigError as exc:
+            caught.append(exc)
+
+    run = mocks.run_program(stack, cfg, program)
+    assert caught, "the config was accepted"
+    return caught[0].problems, run.records
+
+
+def assert_refused_at(stack, cfg, path, expected):
+    """The config is refused with a Problem at `path` whose expectation says `expected`, and
+    nothing is declared."""
+    problems, records = refused(stack, cfg)
+    assert records == []
+    matching = [p for p in problems if p.path == path]
+    assert matching, [str(p) for p in problems]
+    assert expected in matching[0].expected, str(matching[0])
