@@ -91,8 +91,9 @@ def test_longest_stack_and_service_names_give_valid_names():
 
 BAD = [
     ("k8s-dev", {"kubernetes": {"context": "kind-berth"}}, "kubernetes.registry", "a registry to push the image"),
-    ("k8s-dev", {"services": {"redis": {"kind": "worker"}}}, "services.redis", "a name other than"),
-    ("k8s-dev", {"services": {"postgres-rw": {"kind": "web"}}}, "services.postgres-rw", "a name other than"),
+    # Names CloudNativePG derives from the Cluster's, and the stack's own NetworkPolicy's.
+    ("k8s-dev", {"services": {"postgres-rw": {"kind": "web"}}}, "services.postgres-rw", "name other than"),
+    ("k8s-dev", {"services": {"default-deny": {"kind": "worker"}}}, "services.default-deny", "name other than"),
     ("k8s-dev", {"service_defaults": {"scaling": {"min": 0}}}, "services.api.scaling.min", "minReplicas"),
     ("k8s-prod", {"domain": None}, "domain", "TLS only"),
     ("k8s-prod", {"kubernetes": {"registry": "ghcr.io/example/berth"}}, "kubernetes.backup_destination",
