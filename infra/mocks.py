@@ -84,7 +84,7 @@ FAKE_OUTPUTS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
         "repoDigest": f"{str(i.get('name')).split('@')[0]}@sha256:{_short_hash(n, length=64)}",
     },
     "docker:index/image:Image": lambda n, i: {
-        "repoDigest": f"{str(i.get('imageName')).split(':')[0]}@sha256:{_short_hash(n, length=64)}",
+        "repoDigest": f"{str(i.get('imageName')).rsplit(':', 1)[0]}@sha256:{_short_hash(n, length=64)}",
         "baseImageName": i.get("imageName"),
     },
     "docker:index/network:Network": lambda n, i: {"id": _short_hash("net", n, length=64)},
@@ -147,6 +147,10 @@ def fake_outputs(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if typ.startswith("aws:"):
         out = {"arn": _aws_arn(typ, name), "name": inputs.get("name", name)}
+    metadata = inputs.get("metadata") or {}
+    if typ.startswith("kubernetes:") and not metadata.get("name"):
+        # pulumi-kubernetes auto-names an object without metadata.name: logical name, "-", 8 characters.
+        out = {"metadata": {**metadata, "name": f"{name}-{_short_hash(typ, name, length=8)}"}}
     make = FAKE_OUTPUTS.get(typ)
     if make is not None:
         out.update(make(name, inputs))

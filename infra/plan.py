@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from infra.mocks import PROJECT, Record, Run, masked
+from infra.mocks import PROJECT, SECRET_MASK, Record, Run, is_secret, masked, unwrap
 
 
 def _children(run: Run) -> dict[str, list[Record]]:
@@ -93,14 +93,41 @@ def as_json(run: Run) -> dict[str, Any]:
     }
 
 
+def is_manifest(rec: Record) -> bool:
+    """A pulumi-kubernetes object: its inputs are the object as the API server receives it."""
+    return rec.custom and rec.type.startswith("kubernetes:") and {"apiVersion", "kind"} <= set(rec.inputs)
+
+
+def _mask_leaves(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask_leaves(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_leaves(v) for v in value]
+    return SECRET_MASK
+
+
+def manifest(rec: Record) -> dict[str, Any]:
+    """The object as a manifest, every secret value masked but its keys kept (a Secret's
+    `stringData` stays a map of names to `[secret]`, so the manifest still validates)."""
+    def walk(value: Any) -> Any:
+        if is_secret(value):
+            return _mask_leaves(unwrap(value))
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return masked(value)
+    return walk(rec.inputs)
+
+
 def write_render_dir(run: Run, directory: Path) -> list[Path]:
-    """One YAML file per cloud resource (for `kubernetes`, these are the manifests)."""
+    """One YAML file per cloud resource; for `kubernetes` objects, the manifest itself."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for index, rec in enumerate(sorted((r for r in run.records if r.custom), key=lambda r: r.urn)):
         slug = re.sub(r"[^A-Za-z0-9]+", "-", rec.type.split(":")[-1]).strip("-").lower()
         path = directory / f"{index:03d}-{slug}-{rec.name}.yaml"
-        path.write_text(yaml.safe_dump(
-            {"type": rec.type, "name": rec.name, "inputs": rec.masked_inputs()}, sort_keys=True))
+        body = manifest(rec) if is_manifest(rec) else {"type": rec.type, "name": rec.name, "inputs": rec.masked_inputs()}
+        path.write_text(yaml.safe_dump(body, sort_keys=True))
         written.append(path)
     return written

@@ -15,6 +15,7 @@ TARGETS = {
     "docker": "components.docker",
     "aws": "components.aws",
     "gcp": "components.gcp",
+    "kubernetes": "components.kubernetes",
 }
 
 

@@ -45,3 +45,13 @@ def refused(stack, config):
     run = mocks.run_program(stack, config, program)
     assert caught, "the config was accepted"
     return caught[0].problems, run.records
+
+
+def assert_refused_at(stack, cfg, path, expected):
+    """The config is refused with a Problem at `path` whose expectation says `expected`, and
+    nothing is declared."""
+    problems, records = refused(stack, cfg)
+    assert records == []
+    matching = [p for p in problems if p.path == path]
+    assert matching, [str(p) for p in problems]
+    assert expected in matching[0].expected, str(matching[0])

@@ -1,0 +1,313 @@
+"""What the shipped kubernetes stacks (k8s-dev, k8s-prod) record under the mock runtime."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.mocks import is_secret, masked, run_stack, unwrap
+from tests.k8s import (ACCOUNT, BACKUP, CERTIFICATE, CLUSTER, CONFIGMAP, DEPLOYMENT, HPA, INGRESS, JOB, MONITOR,
+                       NAMESPACE, PDB, POLICY, RULE, SECRET, SERVICE, STATEFULSET, TIERS, container, of, pod)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {tier: run_stack(stack) for tier, stack in TIERS.items()}
+
+
+def env_of(c):
+    plain = {e["name"]: e["value"] for e in c["env"] if "value" in e}
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"] if "valueFrom" in e}
+    return plain, refs
+
+
+def test_namespace_enforces_restricted_pod_security_and_denies_by_default(runs):
+    for tier, run in runs.items():
+        ns = run.one(NAMESPACE).inputs["metadata"]
+        assert ns["name"] == TIERS[tier].replace("k8s", "berth-k8s")
+        for mode in ("enforce", "audit", "warn"):
+            assert ns["labels"][f"pod-security.kubernetes.io/{mode}"] == "restricted"
+        deny = run.one(POLICY, "default-deny").inputs
+        assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        names = {r.inputs["metadata"].get("namespace") for r in run.records
+                 if r.type.startswith("kubernetes:") and r.type != NAMESPACE}
+        assert names == {ns["name"]}  # every object in the stack's namespace, none in `default`
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_deployment_per_service_from_the_spec(runs, tier):
+    run = runs[tier]
+    cpu, memory = {"dev": ("250m", "512Mi"), "prod": ("1000m", "2048Mi")}[tier]
+    for service in ("api", "worker"):
+        c = container(run, service)
+        assert c["resources"] == {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}}
+        assert "@sha256:" in c["image"] and c["image"].startswith(
+            {"dev": "localhost:5001/berth-k8s-dev@", "prod": "ghcr.io/example/berth/berth-k8s-prod@"}[tier])
+        sec = c["securityContext"]
+        assert sec["runAsNonRoot"] is True and sec["runAsUser"] == 10001 and sec["readOnlyRootFilesystem"] is True
+        assert sec["allowPrivilegeEscalation"] is False and sec["capabilities"] == {"drop": ["ALL"]}
+        assert sec["seccompProfile"] == {"type": "RuntimeDefault"}
+        p = pod(run, service)
+        assert p["securityContext"]["runAsNonRoot"] is True and p["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        assert p["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+        assert c["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+        assert p["automountServiceAccountToken"] is False and p["enableServiceLinks"] is False
+        account = of(run, ACCOUNT, service).inputs
+        assert account["automountServiceAccountToken"] is False
+        assert p["serviceAccountName"] == account["metadata"]["name"] == f"berth-{TIERS[tier]}-{service}"
+        spec = of(run, DEPLOYMENT, service).inputs["spec"]
+        assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}}
+        assert spec["progressDeadlineSeconds"] == {"dev": 300, "prod": 600}[tier]
+        assert spec["replicas"] == {"dev": 1, "prod": 2}[tier]
+        assert p["terminationGracePeriodSeconds"] == {"dev": 40, "prod": 45}[tier]
+        spread = p.get("topologySpreadConstraints", [])
+        assert {s["topologyKey"] for s in spread} == (
+            {"kubernetes.io/hostname", "topology.kubernetes.io/zone"} if tier == "prod" else set())
+        assert of(run, DEPLOYMENT, service).options["ignore_changes"] == ["spec.replicas"]
+    assert container(run, "worker")["command"] == ["python", "-m", "app", "worker"]
+    assert "command" not in container(run, "api")  # the image's own server
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_probes_prestop_and_port_of_the_web_service(runs, tier):
+    run = runs[tier]
+    c = container(run, "api")
+    assert c["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    timings = {"dev": {"startupProbe": (5, 3, 24), "livenessProbe": (15, 5, 3), "readinessProbe": (10, 5, 3)},
+               "prod": {"startupProbe": (5, 3, 36), "livenessProbe": (10, 5, 3), "readinessProbe": (10, 5, 3)}}[tier]
+    paths = {"startupProbe": "/liveness", "livenessProbe": "/liveness", "readinessProbe": "/readiness"}
+    for probe, (period, timeout, failures) in timings.items():
+        p = c[probe]
+        assert p["httpGet"] == {"path": paths[probe], "port": "http"}
+        assert (p["periodSeconds"], p["timeoutSeconds"], p["failureThreshold"]) == (period, timeout, failures)
+    sleep = {"dev": "5", "prod": "10"}[tier]
+    assert c["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", sleep]}}}
+    assert pod(run, "api")["terminationGracePeriodSeconds"] > int(sleep) + 30  # gunicorn's graceful timeout
+    worker = container(run, "worker")
+    assert not {"ports", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle"} & set(worker)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_env_plain_and_every_secret_by_reference(runs, tier):
+    run = runs[tier]
+    secret = run.one(SECRET, "app-env")
+    assert is_secret(secret.inputs["stringData"]) and secret.options["additional_secret_outputs"]
+    keys = set(unwrap(secret.inputs["stringData"]))
+    assert keys == {"SECRET_KEY", "REDIS_URL"}
+    secret_name = secret.inputs["metadata"].get("name") or "app-env-"
+    for service in ("api", "worker"):
+        plain, refs = env_of(container(run, service))
+        assert set(refs) == {"SECRET_KEY", "REDIS_URL", "DATABASE_URL"}
+        assert not set(refs) & set(plain)
+        assert refs["DATABASE_URL"] == {"name": f"berth-{TIERS[tier]}-postgres-app", "key": "uri"}
+        for key in ("SECRET_KEY", "REDIS_URL"):
+            assert refs[key]["key"] == key and refs[key]["name"].startswith(secret_name)
+        assert plain["ENVIRONMENT"] == {"dev": "development", "prod": "production"}[tier]
+    redis_url = unwrap(secret.inputs["stringData"])["REDIS_URL"]
+    assert redis_url.startswith("redis://:mock-cache-password-") and redis_url.endswith(
+        f"@berth-{TIERS[tier]}-redis.berth-{TIERS[tier]}.svc:6379/0")
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_service_trusts_only_the_ingress_range_and_outlasts_its_keepalive(runs, tier):
+    run = runs[tier]
+    plain, _ = env_of(container(run, "api"))
+    assert plain["FORWARDED_ALLOW_IPS"] == {"dev": "10.244.0.0/16", "prod": "10.0.0.0/8"}[tier]
+    assert "*" not in plain["FORWARDED_ALLOW_IPS"]
+    ingress = run.one(INGRESS).inputs["metadata"]["annotations"]
+    idle = int(ingress["nginx.ingress.kubernetes.io/proxy-read-timeout"])
+    assert int(plain["KEEPALIVE_SECONDS"]) > idle == 60
+    assert plain["PORT"] == "8000"
+    worker, _ = env_of(container(run, "worker"))
+    assert "FORWARDED_ALLOW_IPS" not in worker and "PORT" not in worker
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_web_service_autoscaling_disruption_and_service(runs, tier):
+    run = runs[tier]
+    for service in ("api", "worker"):
+        hpa = of(run, HPA, service).inputs["spec"]
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                         "name": f"berth-{TIERS[tier]}-{service}"}
+        assert (hpa["minReplicas"], hpa["maxReplicas"]) == {"dev": (1, 2), "prod": (2, 10)}[tier]
+        assert hpa["metrics"] == [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]
+    pdbs = {r.parent.rsplit("::", 1)[-1]: r.inputs["spec"] for r in run.by_type(PDB)}
+    assert set(pdbs) == ({"api", "worker"} if tier == "prod" else set())  # only with more than one replica
+    for spec in pdbs.values():
+        assert spec["maxUnavailable"] == 1
+    services = {r.parent.rsplit("::", 1)[-1]: r.inputs["spec"] for r in run.by_type(SERVICE)}
+    assert set(services) == {"api", "cache"}  # the web service and Redis; no Service for a worker
+    assert services["api"]["ports"] == [{"name": "http", "port": 8000, "targetPort": "http", "protocol": "TCP"}]
+    assert services["api"]["selector"] == of(run, DEPLOYMENT, "api").inputs["spec"]["selector"]["matchLabels"]
+
+
+def rule_peers(rule, side):
+    out = set()
+    for peer in rule.get(side, []):
+        if "namespaceSelector" in peer:
+            out.add(("ns", peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]))
+        elif "podSelector" in peer:
+            out.add(("pods", json.dumps(peer["podSelector"], sort_keys=True)))
+        else:
+            out.add(("cidr", peer["ipBlock"]["cidr"]))
+    return out
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_network_policies_one_by_one(runs, tier):
+    run = runs[tier]
+    prefix = f"berth-{TIERS[tier]}"
+    api, worker = of(run, POLICY, "api").inputs["spec"], of(run, POLICY, "worker").inputs["spec"]
+    assert [(rule_peers(r, "from"), [p["port"] for p in r["ports"]]) for r in api["ingress"]] == [
+        ({("ns", "ingress-nginx")}, [8000]), ({("ns", "monitoring")}, [8000])]
+    assert worker["ingress"] == []
+    db = json.dumps({"matchLabels": {"cnpg.io/cluster": f"{prefix}-postgres"}}, sort_keys=True)
+    redis = json.dumps({"matchLabels": {"app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": prefix}},
+                       sort_keys=True)
+    for spec in (api, worker, run.one(POLICY, "migrate").inputs["spec"]):
+        egress = [(rule_peers(r, "to"), sorted((p["protocol"], p["port"]) for p in r["ports"])) for r in spec["egress"]]
+        assert egress[0][1] == [("TCP", 53), ("UDP", 53)]
+        assert egress[1:] == [({("pods", db)}, [("TCP", 5432)]), ({("pods", redis)}, [("TCP", 6379)]),
+                              ({("cidr", "0.0.0.0/0")}, [("TCP", 443)])]
+    cache = run.one(POLICY, "redis").inputs["spec"]
+    assert [r["ports"] for r in cache["ingress"]] == [[{"protocol": "TCP", "port": 6379}]]
+    clients = cache["ingress"][0]["from"][0]["podSelector"]
+    assert clients["matchExpressions"][0]["values"] == ["web", "worker", "migrations"]
+    assert [rule_peers(r, "to") for r in cache["egress"]] != [] and len(cache["egress"]) == 1  # DNS only
+    postgres = run.one(POLICY, "postgres").inputs["spec"]
+    ports = {tuple(p["port"] for p in r["ports"]) for r in postgres["ingress"]}
+    assert ports == {(5432,), (5432, 8000), (8000,), (9187,)}
+    assert ("ns", "cnpg-system") in set().union(*(rule_peers(r, "from") for r in postgres["ingress"]))
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_migrations_job_named_after_the_release_gates_every_deployment(runs, tier):
+    run = runs[tier]
+    job = run.one(JOB)
+    name = job.inputs["metadata"]["name"]
+    assert name.startswith(f"berth-{TIERS[tier]}-migrate-") and len(name.rsplit("-", 1)[1]) == 10
+    c = job.inputs["spec"]["template"]["spec"]["containers"][0]
+    assert c["command"] == ["python", "-m", "app", "migrate"] and c["image"] == container(run, "api")["image"]
+    _, refs = env_of(c)
+    assert "DATABASE_URL" in refs and job.inputs["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert job.inputs["spec"]["backoffLimit"] == 1
+    for service in ("api", "worker"):
+        assert job.urn in of(run, DEPLOYMENT, service).options["depends_on"]
+    cluster = run.one(CLUSTER)
+    assert cluster.urn in job.options["depends_on"]
+    assert cluster.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+
+
+def test_cloudnativepg_per_tier(runs):
+    for tier, run in runs.items():
+        prod = tier == "prod"
+        cluster = run.one(CLUSTER)
+        spec = cluster.inputs["spec"]
+        assert spec["instances"] == (3 if prod else 1)
+        assert spec["storage"] == {"size": "50Gi" if prod else "20Gi"}
+        assert spec["imageName"] == "ghcr.io/cloudnative-pg/postgresql:16"
+        assert spec["bootstrap"] == {"initdb": {"database": "app", "owner": "app"}}
+        assert spec["enableSuperuserAccess"] is False
+        assert spec["affinity"]["podAntiAffinityType"] == ("required" if prod else "preferred")
+        assert cluster.options["protect"] is prod
+        assert ("backup" in spec) is prod and bool(run.by_type(BACKUP)) is prod
+    spec = runs["prod"].one(CLUSTER).inputs["spec"]
+    assert spec["backup"]["retentionPolicy"] == "14d"
+    assert spec["backup"]["barmanObjectStore"]["destinationPath"] == "s3://berth-backups-example/k8s-prod"
+    assert spec["backup"]["barmanObjectStore"]["s3Credentials"] == {"inheritFromIAMRole": True}
+    backup = runs["prod"].one(BACKUP).inputs["spec"]
+    assert backup["cluster"] == {"name": "berth-k8s-prod-postgres"} and backup["schedule"] == "0 0 3 * * *"
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_redis_statefulset(runs, tier):
+    run = runs[tier]
+    ss = run.one(STATEFULSET).inputs["spec"]
+    c = ss["template"]["spec"]["containers"][0]
+    assert c["image"] == "redis:7.4.2-alpine" and ss["replicas"] == 1
+    assert '--requirepass "$(cat /etc/redis-auth/password)"' in c["command"][-1]
+    assert "env" not in c  # the password is a read-only file from its Secret, not env
+    password = run.one(SECRET, "redis")
+    assert is_secret(password.inputs["stringData"]) and set(unwrap(password.inputs["stringData"])) == {"password"}
+    volumes = {v["name"]: v for v in ss["template"]["spec"]["volumes"]}
+    assert volumes["auth"]["secret"] == {"secretName": password.inputs["metadata"].get("name") or
+                                         volumes["auth"]["secret"]["secretName"], "defaultMode": 0o440}
+    assert volumes["auth"]["secret"]["secretName"].startswith("redis-")
+    assert {"name": "auth", "mountPath": "/etc/redis-auth", "readOnly": True} in c["volumeMounts"]
+    assert all(c[p]["exec"]["command"][-1].endswith("grep -q PONG") for p in ("startupProbe", "livenessProbe", "readinessProbe"))
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True and c["securityContext"]["runAsUser"] == 10001
+    claim = ss["volumeClaimTemplates"][0]["spec"]
+    assert claim["resources"]["requests"]["storage"] == {"dev": "1Gi", "prod": "5Gi"}[tier]
+    assert {"name": "data", "mountPath": "/data"} in c["volumeMounts"]
+
+
+def test_edge_tls_redirect_and_rate_limit(runs):
+    for tier, run in runs.items():
+        ingress = run.one(INGRESS).inputs
+        host = {"dev": "berth.localhost", "prod": "api.example.com"}[tier]
+        prefix = f"berth-{TIERS[tier]}"
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": f"{prefix}-tls"}]
+        notes = ingress["metadata"]["annotations"]
+        assert notes["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+        assert notes["nginx.ingress.kubernetes.io/limit-rpm"] == "400"  # 2000 per 5 minutes
+        assert ingress["spec"]["rules"] == [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": f"{prefix}-api", "port": {"name": "http"}}}}]}}]
+        cert = run.one(CERTIFICATE).inputs["spec"]
+        assert cert["dnsNames"] == [host] and cert["secretName"] == f"{prefix}-tls"
+        assert cert["issuerRef"] == {"name": {"dev": "selfsigned", "prod": "letsencrypt-prod"}[tier],
+                                     "kind": "ClusterIssuer", "group": "cert-manager.io"}
+        assert run.outputs["url"] == f"https://{host}"
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_alerts_from_the_spec_thresholds(runs, tier):
+    run = runs[tier]
+    rule = run.one(RULE).inputs
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    [group] = rule["spec"]["groups"]
+    alerts = {r["alert"]: r for r in group["rules"]}
+    assert set(alerts) == {"api-error-rate", "api-p95-latency", "api-down", "api-unhealthy", "api-no-replicas",
+                           "api-cpu", "api-memory", "worker-unhealthy", "worker-no-replicas", "worker-cpu",
+                           "worker-memory", "database-free-storage", "database-cpu"}
+    prefix = f"berth-{TIERS[tier]}"
+    for r in alerts.values():
+        assert r["labels"]["berth_stack"] == prefix and r["labels"]["severity"] in ("critical", "warning")
+    err = alerts["api-error-rate"]
+    assert err["expr"].endswith("> 10") and err["for"] == "5m" and 'status=~"5.."' in err["expr"]
+    assert f'service="{prefix}-api"' in err["expr"]
+    assert "histogram_quantile(0.95" in alerts["api-p95-latency"]["expr"] and alerts["api-p95-latency"]["expr"].endswith("> 10")
+    assert "api_request_duration_seconds_bucket" in alerts["api-p95-latency"]["expr"]
+    assert alerts["api-down"]["for"] == "3m" and alerts["api-unhealthy"]["for"] == "3m"
+    cpu = {"dev": 85, "prod": 80}[tier]
+    assert alerts["worker-cpu"]["expr"].endswith(f"> {cpu}") and alerts["api-memory"]["expr"].endswith(f"> {cpu}")
+    assert alerts["database-free-storage"]["expr"].endswith(f"< {1024 ** 3}")
+    assert f'persistentvolumeclaim=~"{prefix}-postgres-[0-9]+"' in alerts["database-free-storage"]["expr"]
+    monitor = run.one(MONITOR).inputs["spec"]
+    assert monitor["endpoints"][0]["path"] == "/metrics" and monitor["endpoints"][0]["port"] == "http"
+    assert monitor["selector"]["matchLabels"]["app.kubernetes.io/component"] == "web"
+    dashboard = run.one(CONFIGMAP, "dashboard").inputs
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    body = json.loads(dashboard["data"][f"{prefix}.json"])
+    titles = [p["title"] for p in body["panels"]]
+    assert titles == ["Requests", "Errors (5xx)", "Response time", "api: CPU and memory (% of limit)",
+                      "worker: CPU and memory (% of limit)", "Database connections"]
+    assert [t["legendFormat"] for t in body["panels"][2]["targets"]] == ["p50", "p95", "p99"]
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_outputs_and_no_secret_in_plain_text(runs, tier):
+    run = runs[tier]
+    prefix = f"berth-{TIERS[tier]}"
+    assert run.outputs == {"url": run.outputs["url"], "namespace": prefix,
+                           "services": {"api": f"{prefix}-api", "worker": f"{prefix}-worker"}}
+    assert run.secret_outputs == []
+    secrets = {v for r in run.by_type(SECRET) for v in unwrap(r.inputs["stringData"]).values()}
+    assert len(secrets) == 3  # SECRET_KEY, REDIS_URL, the Redis password
+    plan = json.dumps([r.masked_inputs() for r in run.records] + [masked(run.outputs)], default=str)
+    for value in secrets:
+        assert value not in plan
+    for rec in run.by_type(DEPLOYMENT) + run.by_type(JOB) + run.by_type(STATEFULSET):
+        assert not is_secret(rec.inputs["spec"])  # nothing secret in a pod spec: references only
