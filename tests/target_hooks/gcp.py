@@ -7,8 +7,8 @@ from infra.mocks import Run, _short_hash
 def stack_config(tier: str) -> dict:
     config = {
         "gcp:project": "berth-test-417203", "gcp:region": "europe-west1",
-        # Cloud Run serves concurrent requests from 1 vCPU up; Memorystore has Redis 7.2, not 7.1.
-        "berth:service_defaults": {"cpu": 1}, "berth:cache": {"engine_version": "7.2"},
+        # Cloud Run serves concurrent requests from 1 vCPU up.
+        "berth:service_defaults": {"cpu": 1},
     }
     if tier == "prod":  # prod serves TLS only: a domain for its managed certificate
         config["berth:domain"] = "api.berth-example.dev"
