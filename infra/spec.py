@@ -28,7 +28,8 @@ RESERVED_SERVICE_NAMES = ("alerts", "app", "cache", "database", "edge", "image",
                           "network", "postgres", "redis", "registry", "secrets")
 # Domains and mailboxes reserved for examples (RFC 2606, RFC 6761): a stack that names one was
 # copied from an example and would deploy a certificate or an alert nobody can receive.
-PLACEHOLDER_DOMAIN = re.compile(r"(^|\.)(example\.(com|net|org)|example|test|invalid|localhost)$")
+# (`.localhost` is not one: it is this machine, which a local cluster stack means.)
+PLACEHOLDER_DOMAIN = re.compile(r"(^|\.)(example\.(com|net|org)|example|test|invalid)$")
 
 
 class Model(BaseModel):

@@ -199,6 +199,18 @@ def test_placeholder_zone_id_is_refused_by_a_real_run_of_the_shipped_prod_stack(
     assert {"domain", "alerts.email", "aws.zone_id"} <= keys
 
 
+@pytest.mark.parametrize("stack, keys", [
+    ("prod", {"domain", "alerts.email", "aws.zone_id", "OPENAI_API_KEY"}),
+    ("gcp-prod", {"domain", "alerts.email", "gcp:project"}),
+    ("k8s-prod", {"domain", "alerts.email", "kubernetes.registry", "kubernetes.backup_destination"}),
+    ("k8s-dev", set()),  # berth.localhost is this machine, which a kind cluster stack means
+])
+def test_shipped_stacks_name_every_example_value_a_real_run_would_refuse(stack, keys):
+    run = mocks.run_stack(stack)
+    noticed = {n.split(": ", 1)[0].removeprefix("berth:") for n in run.notices}
+    assert noticed == keys
+
+
 def test_a_real_domain_and_mailbox_plan_without_notice():
     run = mocks.run_program("s", base_config(domain="api.acme.dev", alerts={"email": "oncall@acme.dev"}))
     assert run.notices == []

@@ -12,7 +12,7 @@ from infra.mocks import run_program
 from tests.conftest import refused, shipped_config as config
 from tests.target_hooks import gcp as hook
 
-DIGEST = "europe-west1-docker.pkg.dev/berth-dev-417203/berth-gcp-dev/app@sha256:" + "ab" * 32
+DIGEST = "europe-west1-docker.pkg.dev/berth-dev-example/berth-gcp-dev/app@sha256:" + "ab" * 32
 RUN = "gcp:cloudrunv2/service:Service"
 POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
 NEG = "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup"
@@ -111,7 +111,7 @@ def test_existing_network_by_name():
     vpc = run.one(RUN).inputs["template"]["vpcAccess"]
     assert vpc["networkInterfaces"] == [{"network": "shared-vpc", "subnetwork": "run-europe"}]
     peering = run.one("gcp:servicenetworking/connection:Connection").inputs
-    assert peering["network"] == "projects/berth-dev-417203/global/networks/shared-vpc"
+    assert peering["network"] == "projects/berth-dev-example/global/networks/shared-vpc"
     sql = run.one("gcp:sql/databaseInstance:DatabaseInstance").inputs
     assert sql["settings"]["ipConfiguration"]["privateNetwork"] == peering["network"]
 

@@ -71,7 +71,7 @@ def test_cloud_run_service_probes_scaling_and_ingress(runs, stack):
     assert vpc["networkInterfaces"] == [{"network": f"berth-{stack}", "subnetwork": subnet["name"]}]
     # Its own identity: the account created for it, and no other workload runs as it.
     account = run.one(ACCOUNT, "api-identity").inputs
-    assert t["serviceAccount"] == f"{account['accountId']}@berth-{stack[4:]}-417203.iam.gserviceaccount.com"
+    assert t["serviceAccount"] == f"{account['accountId']}@berth-{stack[4:]}-example.iam.gserviceaccount.com"
     assert run.one(JOB).inputs["template"]["template"]["serviceAccount"] != t["serviceAccount"]
 
 
@@ -159,7 +159,7 @@ def test_prod_protections_present_and_dev_absent(runs):
 @pytest.mark.parametrize("stack", STACKS)
 def test_iam_bindings_one_by_one(runs, stack):
     run = runs[stack]
-    emails = {r.name.removesuffix("-identity"): f"serviceAccount:{r.inputs['accountId']}@berth-{stack[4:]}-417203"
+    emails = {r.name.removesuffix("-identity"): f"serviceAccount:{r.inputs['accountId']}@berth-{stack[4:]}-example"
               f".iam.gserviceaccount.com" for r in run.by_type(ACCOUNT)}
     assert set(emails) == {"api", "migrate"}
     secret_ids = {mock_id(r): r.inputs["secretId"] for r in run.by_type(SECRET)}
@@ -167,7 +167,7 @@ def test_iam_bindings_one_by_one(runs, stack):
     for r in run.by_type("gcp:secretmanager/secretIamMember:SecretIamMember"):
         grants.add((r.inputs["member"], r.inputs["role"], secret_ids[r.inputs["secretId"]]))
     for r in run.by_type("gcp:projects/iAMMember:IAMMember"):
-        assert r.inputs["project"] == f"berth-{stack[4:]}-417203"
+        assert r.inputs["project"] == f"berth-{stack[4:]}-example"
         grants.add((r.inputs["member"], r.inputs["role"], "project"))
     expected = set()
     for who, member in emails.items():
@@ -336,7 +336,7 @@ def test_registry_and_image(runs, stack):
                                                 "mostRecentVersions": {"keepCount": 50 if prod(stack) else 20}}
     assert policies["delete-untagged"]["condition"] == {"tagState": "UNTAGGED", "olderThan": f"{7 * 86400}s"}
     image = run.one("docker:index/image:Image").inputs
-    assert image["imageName"] == (f"europe-west1-docker.pkg.dev/berth-{stack[4:]}-417203/berth-{stack}/app:"
+    assert image["imageName"] == (f"europe-west1-docker.pkg.dev/berth-{stack[4:]}-example/berth-{stack}/app:"
                                   f"{source_hash(ROOT / 'app')}")
     assert is_secret(image["registry"])  # the access token stays a secret
     assert "@sha256:" in container(run.one(RUN))["image"]

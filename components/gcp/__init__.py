@@ -124,6 +124,19 @@ class Settings(Model):
         return self
 
 
+# A project id named after the examples (`berth-prod-example`): a real `pulumi up` would try to use it.
+PLACEHOLDER_PROJECT = re.compile(r"(^|-)example(-|$)")
+
+
+def placeholders(spec: ServiceSpec) -> list[Problem]:
+    """Example values a real `pulumi up` must not try to use (the offline plan only warns)."""
+    project = provider_config()["project"]
+    if project is not None and PLACEHOLDER_PROJECT.search(project):
+        return [ProviderProblem("gcp:project", "the id of a Google Cloud project you own (this one is an example;"
+                                " pulumi config set gcp:project …)", project)]
+    return []
+
+
 def provider_config() -> dict[str, Optional[str]]:
     """`gcp:project` and `gcp:region` from the stack: the program names images, secrets and
     metrics with them, so it needs them itself rather than only through the provider."""

@@ -111,6 +111,18 @@ class Settings(Model):
         return v
 
 
+# A registry or bucket named after the examples (`ghcr.io/example/…`, `s3://…-example/…`).
+PLACEHOLDER_LOCATION = re.compile(r"(^|[./:-])example([./-]|$)")
+
+
+def placeholders(spec: ServiceSpec) -> list[Problem]:
+    """Example values a real `pulumi up` must not try to use (the offline plan only warns)."""
+    settings: Settings = spec.target_settings
+    return [Problem(f"kubernetes.{key}", "a location you own (this one is an example)", value)
+            for key, value in (("registry", settings.registry), ("backup_destination", settings.backup_destination))
+            if value is not None and PLACEHOLDER_LOCATION.search(value)]
+
+
 def check(spec: ServiceSpec) -> list[Problem]:
     """What the spec asks that the cluster, its operators or this target would refuse."""
     settings: Settings = spec.target_settings
