@@ -29,20 +29,23 @@ def plan(args: argparse.Namespace) -> int:
     except EngineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 4
-    from infra.policy import evaluate
+    from infra.policy import evaluate, mandatory, tier_of
 
     print(render_text(run))
-    violations = evaluate(run)
-    print(f"\nPolicies (policies/rules.py): {len(violations)} violation(s)")
+    tier = tier_of(run)
+    violations = evaluate(run, tier)
+    blocking = mandatory(violations)
+    print(f"\nPolicies (policies/, tier {tier}): {len(blocking)} violation(s), "
+          f"{len(violations) - len(blocking)} advisory")
     for violation in violations:
-        print(f"    {violation}")
+        print(f"    {violation.level:<9} {violation}")
     if args.json:
         Path(args.json).write_text(json.dumps(as_json(run), indent=2, sort_keys=True) + "\n")
         print(f"\nWrote {args.json}")
     if args.render_dir:
         written = write_render_dir(run, Path(args.render_dir))
         print(f"Wrote {len(written)} files to {args.render_dir}")
-    return 3 if violations else 0
+    return 3 if blocking else 0
 
 
 def main(argv: list[str] | None = None) -> int:
