@@ -1,4 +1,5 @@
-# The two commands: `make plan` (offline plan of a stack, STACK=local by default) and `make test`.
+# The two commands: `make plan` (offline plan of a stack, STACK=local by default; CHECK=1 adds the
+# policy, API-model and secret-leak checks) and `make test`.
 # Both create .venv and install what they need on a fresh machine.
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +16,7 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	touch $@
 
 plan: $(VENV)/.installed
-	$(PY) -m infra plan --stack $(STACK) $(PLAN_ARGS)
+	$(PY) -m infra plan --stack $(STACK)$(if $(CHECK), --check) $(PLAN_ARGS)
 
 test: $(VENV)/.installed
 	@if [ -x tools/services.sh ]; then tools/services.sh start; fi
