@@ -146,3 +146,18 @@ def test_diff_refuses_a_file_that_is_not_a_plan(tmp_path) -> None:
     assert result.returncode == 2 and "not a plan written by `plan --json`" in result.stderr
     result = plan("--stack", "local", "--diff", str(tmp_path / "missing.json"))
     assert result.returncode == 2 and "missing.json" in result.stderr
+
+
+def test_api_model_line_fails_with_the_resource_and_reason() -> None:
+    run = mocks.run_stack("prod")
+    group = run.by_type("aws:lb/targetGroup:TargetGroup")[0]
+    group.inputs["healthCheck"]["interval"] = 301.0  # ELB takes 5–300 s
+    lines = list(check.api_model_lines(run))
+    assert [line.status for line in lines] == ["failed"]
+    assert f"aws:lb/targetGroup:TargetGroup '{group.name}'" in lines[0].detail and "301" in lines[0].detail
+
+
+def test_api_model_is_skipped_with_a_reason_where_a_target_has_none() -> None:
+    run = mocks.run_stack("local")
+    assert [str(line) for line in check.api_model_lines(run)] == [
+        "skipped  api-model docker: no infra/checks/docker.py for target docker yet"]
