@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STACK ?= local
 REQUIREMENTS := requirements.txt requirements-dev.txt $(wildcard app/requirements.txt app/requirements-dev.txt)
 
+CHECKOV_VENV := .venv-checkov
+
 .PHONY: plan test app bench clean
 
 $(VENV)/.installed: $(REQUIREMENTS)
@@ -15,10 +17,17 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	$(PY) -m pip install --quiet $(addprefix -r ,$(REQUIREMENTS))
 	touch $@
 
+# checkov pins an old botocore: its own virtualenv, which the checkov tests run when present.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 plan: $(VENV)/.installed
 	$(PY) -m infra plan --stack $(STACK)$(if $(CHECK), --check) $(PLAN_ARGS)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	@if [ -x tools/services.sh ]; then tools/services.sh start; fi
 	$(PY) -m pytest
 
@@ -31,4 +40,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/app.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache build
