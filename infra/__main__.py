@@ -29,10 +29,10 @@ def plan(args: argparse.Namespace) -> int:
         try:
             old = load(args.diff)
         except (OSError, ValueError) as exc:
-            print(f"error: --diff {args.diff}: {exc}", file=sys.stderr)
-            return 2
-        if old is None:
-            print(f"error: --diff {args.diff}: not a plan written by `plan --json` (no resources list)", file=sys.stderr)
+            old = exc
+        if not isinstance(old, dict):
+            why = old or "not a plan written by `plan --json` (no resources list)"
+            print(f"error: --diff {args.diff}: {why}", file=sys.stderr)
             return 2
     try:
         run = mocks.run_stack(args.stack)

@@ -99,3 +99,15 @@ class Alerting(Fact):
     alerts: int = 0
     notified: int = 0
     targets: tuple[str, ...] = ()  # where notifications go (email addresses, channel names)
+
+
+def alerting_of(subject: str, alerts: Sequence[Resource], reach, watched: Sequence[Resource]) -> Optional[Alerting]:
+    """The stack's Alerting fact: `reach(alert)` gives where that alert notifies (empty: nobody).
+    None when the stack has nothing to watch (no workload, no datastore)."""
+    if not watched:
+        return None
+    alerts = sorted(alerts, key=lambda r: r.urn)
+    reached = [reach(a) for a in alerts]
+    anchor = alerts[0] if alerts else min(watched, key=lambda r: r.urn)
+    return Alerting(anchor, subject, alerts=len(alerts), notified=sum(1 for r in reached if r),
+                    targets=tuple(sorted({t for r in reached for t in r})))

@@ -3,9 +3,10 @@ CloudWatch log groups and alarms → facts. Input names are pulumi-aws's (camelC
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
-from berth_policy.facts import Alerting, Container, Datastore, Fact, ImageRef, Listener, LogStore, Opening, Resource
+from berth_policy.facts import (Container, Datastore, Fact, ImageRef, Listener, LogStore, Opening, Resource,
+                                alerting_of)
 from berth_policy.props import WORLD, at, is_map, items, maybe_json, num, port_set, truthy
 
 PREFIX = "aws:"
@@ -140,25 +141,19 @@ def _listener(r: Resource, whole_stack: bool) -> Fact:
                     detail="" if redirects else "it serves plain HTTP instead of redirecting to HTTPS")
 
 
-def _alerting(resources: list[Resource]) -> Iterator[Fact]:
-    if not any(r.type in WATCHED for r in resources):
-        return
+def _alerting(resources: list[Resource]) -> Optional[Fact]:
     subscribed: dict[str, list[str]] = {}  # topic (URN, or ARN when no dependency is known) → endpoints
     for s in (r for r in resources if r.type == SUBSCRIPTION):
-        keys = [t.urn for t in s.depends("topic")] or [str(s.props.get("topic"))]
-        for key in keys:
+        for key in [t.urn for t in s.depends("topic")] or [str(s.props.get("topic"))]:
             subscribed.setdefault(key, []).append(f"{s.props.get('protocol')}:{s.props.get('endpoint')}")
-    alarms = sorted((r for r in resources if r.type == ALARM and items(r.props.get("alarmActions"))),
-                    key=lambda r: r.urn)
-    notified, targets = 0, set()
-    for alarm in alarms:
+
+    def reach(alarm: Resource) -> list[str]:
         keys = [t.urn for t in alarm.depends("alarmActions")] or [str(a) for a in items(alarm.props.get("alarmActions"))]
-        reached = [e for k in keys for e in subscribed.get(k, [])]
-        notified += bool(reached)
-        targets.update(reached)
-    anchor = alarms[0] if alarms else min((r for r in resources if r.type in WATCHED), key=lambda r: r.urn)
-    yield Alerting(anchor, "the stack's CloudWatch alarms", alerts=len(alarms), notified=notified,
-                   targets=tuple(sorted(targets)))
+        return [e for k in keys for e in subscribed.get(k, [])]
+
+    return alerting_of("the stack's CloudWatch alarms",
+                       [r for r in resources if r.type == ALARM and items(r.props.get("alarmActions"))], reach,
+                       [r for r in resources if r.type in WATCHED])
 
 
 def facts(resources: list[Resource], whole_stack: bool) -> Iterator[Fact]:
@@ -178,5 +173,5 @@ def facts(resources: list[Resource], whole_stack: bool) -> Iterator[Fact]:
         elif r.type == LOG_GROUP:
             yield LogStore(r, f"log group {r.props.get('name') or r.name}", retention_days=num(r.props.get("retentionInDays")))
     yield from _openings(resources, whole_stack)
-    if whole_stack:
-        yield from _alerting(resources)
+    if whole_stack and (alerting := _alerting(resources)) is not None:
+        yield alerting

@@ -8,9 +8,9 @@ the gcp target landed: tests/test_policy_rules.py feeds it hand-built props.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
-from berth_policy.facts import Alerting, Container, Datastore, Fact, ImageRef, Listener, Opening, Resource
+from berth_policy.facts import Container, Datastore, Fact, ImageRef, Listener, Opening, Resource, alerting_of
 from berth_policy.props import WORLD, at, is_map, items, num, one, port_spec, truthy
 
 PREFIX = "gcp:"
@@ -117,22 +117,17 @@ def _proxies(resources: list[Resource]) -> Iterator[Fact]:
                                                     "min_tls_version TLS_1_2)")
 
 
-def _alerting(resources: list[Resource]) -> Iterator[Fact]:
-    if not any(r.type in WATCHED for r in resources):
-        return
+def _alerting(resources: list[Resource]) -> Optional[Fact]:
     channels = {c.urn: c for c in resources if c.type == CHANNEL and c.props.get("enabled") is not False}
-    policies = sorted((r for r in resources if r.type == ALERT_POLICY and r.props.get("enabled") is not False),
-                      key=lambda r: r.urn)
-    notified, targets = 0, set()
-    for policy in policies:
+
+    def reach(policy: Resource) -> list[str]:
         reached = [channels[c.urn] for c in policy.depends("notificationChannels") if c.urn in channels]
-        notified += bool(reached)
-        for c in reached:
-            labels = c.props.get("labels") or {}
-            targets.add(f"{c.props.get('type')}:{labels.get('email_address') or c.props.get('displayName')}")
-    anchor = policies[0] if policies else min((r for r in resources if r.type in WATCHED), key=lambda r: r.urn)
-    yield Alerting(anchor, "the stack's Cloud Monitoring alert policies", alerts=len(policies), notified=notified,
-                   targets=tuple(sorted(targets)))
+        return [f"{c.props.get('type')}:{(c.props.get('labels') or {}).get('email_address') or c.props.get('displayName')}"
+                for c in reached]
+
+    return alerting_of("the stack's Cloud Monitoring alert policies",
+                       [r for r in resources if r.type == ALERT_POLICY and r.props.get("enabled") is not False], reach,
+                       [r for r in resources if r.type in WATCHED])
 
 
 def facts(resources: list[Resource], whole_stack: bool) -> Iterator[Fact]:
@@ -151,4 +146,5 @@ def facts(resources: list[Resource], whole_stack: bool) -> Iterator[Fact]:
             yield from _firewall(r)
     if whole_stack:
         yield from _proxies(resources)
-        yield from _alerting(resources)
+        if (alerting := _alerting(resources)) is not None:
+            yield alerting

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Iterator, Optional
 
-from berth_policy.facts import (Alerting, Container, Datastore, Fact, ImageRef, Listener, Opening, PlainConfig,
-                                Resource)
+from berth_policy.facts import (Container, Datastore, Fact, ImageRef, Listener, Opening, PlainConfig, Resource,
+                                alerting_of)
 from berth_policy.props import WORLD, at, is_map, items, num, port_spec, truthy
 
 PREFIX = "kubernetes:"
@@ -159,15 +159,9 @@ def _ingress(r: Resource) -> Fact:
     return Listener(r, "the ingress", tls=tls, detail="" if tls else detail)
 
 
-def _alerting(resources: list[Resource]) -> Iterator[Fact]:
-    watched = sorted((r for r in resources if kind(r.type) in ("Deployment", "StatefulSet") or r.type == CNPG_CLUSTER),
-                     key=lambda r: r.urn)
-    if not watched:
-        return
-    rules = sorted((r for r in resources if r.type == PROMETHEUS_RULE), key=lambda r: r.urn)
-    alerts = sum(1 for r in rules for g in items(at(r.props, "spec.groups")) if is_map(g)
-                 for rule in items(g.get("rules")) if is_map(rule) and rule.get("alert"))
-    targets = set()
+def _alerting(resources: list[Resource]) -> Optional[Fact]:
+    """Alertmanager routes every alert of the namespace to an AlertmanagerConfig's receivers."""
+    targets = []
     for config in (r for r in resources if r.type == ALERTMANAGER_CONFIG):
         for receiver in items(at(config.props, "spec.receivers")):
             if not is_map(receiver):
@@ -175,10 +169,12 @@ def _alerting(resources: list[Resource]) -> Iterator[Fact]:
             for key, value in receiver.items():
                 for target in items(value) if key.endswith("Configs") else []:
                     where = target.get("to") if is_map(target) else None
-                    targets.add(f"{key[:-len('Configs')]}:{where or receiver.get('name')}")
-    anchor = rules[0] if rules else watched[0]
-    yield Alerting(anchor, "the stack's PrometheusRules", alerts=alerts, notified=alerts if targets else 0,
-                   targets=tuple(sorted(targets)))
+                    targets.append(f"{key[:-len('Configs')]}:{where or receiver.get('name')}")
+    alerts = [rule_set for rule_set in resources if rule_set.type == PROMETHEUS_RULE
+              for g in items(at(rule_set.props, "spec.groups")) if is_map(g)
+              for rule in items(g.get("rules")) if is_map(rule) and rule.get("alert")]
+    return alerting_of("the stack's PrometheusRules", alerts, lambda _: targets,
+                       [r for r in resources if kind(r.type) in ("Deployment", "StatefulSet") or r.type == CNPG_CLUSTER])
 
 
 def facts(resources: list[Resource], whole_stack: bool) -> Iterator[Fact]:
@@ -204,4 +200,5 @@ def facts(resources: list[Resource], whole_stack: bool) -> Iterator[Fact]:
             yield PlainConfig(r, f"config map {at(r.props, 'metadata.name') or r.name}",
                               values={str(k): str(v) for k, v in data.items()})
     if whole_stack:
-        yield from _alerting(resources)
+        if (alerting := _alerting(resources)) is not None:
+            yield alerting
