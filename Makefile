@@ -1,4 +1,5 @@
-# The two commands: `make plan` (offline plan of a stack, STACK=local by default) and `make test`.
+# The two commands: `make plan` (offline plan of a stack, STACK=local by default; CHECK=1 adds the
+# policy, API-model and secret-leak checks) and `make test`.
 # Both create .venv and install what they need on a fresh machine.
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +17,7 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	$(PY) -m pip install --quiet $(addprefix -r ,$(REQUIREMENTS))
 	touch $@
 
-# checkov pins an old botocore: its own virtualenv, which tests/test_k8s_checkov.py runs when present.
+# checkov pins an old botocore: its own virtualenv, which the checkov tests run when present.
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
@@ -24,7 +25,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	touch $@
 
 plan: $(VENV)/.installed
-	$(PY) -m infra plan --stack $(STACK) $(PLAN_ARGS)
+	$(PY) -m infra plan --stack $(STACK)$(if $(CHECK), --check) $(PLAN_ARGS)
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	@if [ -x tools/services.sh ]; then tools/services.sh start; fi

@@ -220,6 +220,8 @@ class Record:
     custom: bool
     inputs: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
+    # Input name → the URNs its value came from: what stack policies join resources by.
+    property_deps: dict[str, list[str]] = field(default_factory=dict)
 
     def masked_inputs(self) -> dict[str, Any]:
         return masked(self.inputs)
@@ -254,6 +256,7 @@ class RecordingMonitor(sdk_mocks.MockMonitor):
         self.records.append(Record(
             urn=response.urn, type=request.type, name=request.name, parent=request.parent,
             custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object), options=options,
+            property_deps={k: sorted(v.urns) for k, v in request.propertyDependencies.items() if v.urns},
         ))
         return response
 
@@ -351,6 +354,7 @@ class Run:
     outputs: dict[str, Any]
     secret_outputs: list[str]
     notices: list[str] = field(default_factory=list)  # what a real run would refuse, planned anyway
+    config: dict[str, Any] = field(default_factory=dict)  # the stack config the run was given
 
     def by_type(self, typ: str) -> list[Record]:
         return [r for r in self.records if r.type == typ]
@@ -398,7 +402,7 @@ def _run(stack: str, config: dict[str, Any], program: Optional[Callable[[], None
         if _sync_await(out.is_secret()):
             secret_outputs.append(key)
     return Run(stack=stack, records=monitor.records, outputs=outputs, secret_outputs=secret_outputs,
-               notices=list(dict.fromkeys(notices)))
+               notices=list(dict.fromkeys(notices)), config=config)
 
 
 def _target(values: dict[str, str]) -> Optional[str]:

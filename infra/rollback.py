@@ -193,6 +193,16 @@ def restore_config(stack: "Stack", before: Config, failure: DeliveryError) -> De
     return failure
 
 
+def policy_pack(work_dir: Path, config: Config) -> tuple[Optional[list[str]], Optional[list[str]]]:
+    """The policy pack as the deploy workflow runs it: enforced at the restored config's tier
+    (policies/config/<tier>.json: mandatory on prod, advisory on dev)."""
+    if not (work_dir / "policies" / "PulumiPolicy.yaml").exists():
+        return None, None
+    tier = config.get("berth:tier")
+    tier_config = work_dir / "policies" / "config" / f"{tier.value if tier else 'prod'}.json"
+    return [str(work_dir / "policies")], ([str(tier_config)] if tier_config.exists() else None)
+
+
 def confirmed(ask: Callable[[str], str], stack: str, target: Update) -> bool:
     try:
         answer = ask(f"Roll stack '{stack}' back to version {target.version}? Type yes to go on: ")
@@ -230,17 +240,18 @@ def rollback(args: argparse.Namespace, work_dir: Path, pulumi_command: Optional[
         print("Dry run: nothing changed, the stack's config included.")
         return
 
-    packs = [str(work_dir / "policies")] if (work_dir / "policies" / "PulumiPolicy.yaml").exists() else None
+    packs, pack_configs = policy_pack(work_dir, target.config)
     apply_config(stack, to_set, to_remove)
     try:
         try:
-            stack.preview(on_output=print, policy_packs=packs)
+            stack.preview(on_output=print, policy_packs=packs, policy_pack_configs=pack_configs)
         except errors.CommandError as exc:
             raise PreviewFailed(f"the preview of version {target.version}'s config failed: {last_error_line(exc)}")
         if not args.yes and not confirmed(ask, name, target):
             raise NotConfirmed("not confirmed: nothing was updated")
         try:
-            result = stack.up(message=MESSAGE.format(version=target.version), on_output=print, policy_packs=packs)
+            result = stack.up(message=MESSAGE.format(version=target.version), on_output=print, policy_packs=packs,
+                              policy_pack_configs=pack_configs)
         except errors.CommandError as exc:
             raise UpdateFailed(f"the update to version {target.version}'s config failed: {last_error_line(exc)}; "
                                f"`python -m infra history --stack {name}` shows what ran")

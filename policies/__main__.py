@@ -1,8 +1,11 @@
-"""The CrossGuard entry: `pulumi preview --policy-pack policies`. The rules live in rules.py so the
-offline plan (infra/policy.py) runs exactly the same ones without a Pulumi engine."""
+"""The CrossGuard entry: `pulumi preview --policy-pack policies --policy-pack-config policies/config/<tier>.json`.
 
-from pulumi_policy import EnforcementLevel, PolicyPack
+The rules live in berth_policy/ so the offline plan (infra/policy.py) runs exactly the same ones
+without a Pulumi engine.
+"""
 
-from rules import POLICIES
+from pulumi_policy import PolicyPack
 
-PolicyPack(name="berth", enforcement_level=EnforcementLevel.MANDATORY, policies=POLICIES)
+from berth_policy import DEFAULT_ENFORCEMENT, POLICIES
+
+PolicyPack(name="berth", enforcement_level=DEFAULT_ENFORCEMENT, policies=POLICIES)

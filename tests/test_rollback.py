@@ -49,6 +49,7 @@ class Project:
             "stacks/prod.yaml": "database: {backup_days: 7}\n",
             "app/main.py": "APP = 1\n",
             "policies/PulumiPolicy.yaml": "runtime: python\n",
+            "policies/config/prod.json": '{"all": "mandatory"}\n',
             ".gitignore": "__pycache__/\n",
         }
         for name, text in files.items():
@@ -157,6 +158,9 @@ def test_rolls_back_to_the_last_successful_update_before_the_current_one(project
     assert up[up.index("--policy-pack") + 1] == str(project.root / "policies")
     preview = calls[6]
     assert preview[preview.index("--policy-pack") + 1] == str(project.root / "policies")
+    # Enforced at the restored config's tier, as the deploy workflow enforces it.
+    for call in (preview, up):
+        assert call[call.index("--policy-pack-config") + 1] == str(project.root / "policies/config/prod.json")
     # What is left: the stack file and the new update both hold v2's config, the secret still a secret.
     left = project.stack_config("prod")
     assert left["berth:image"] == ref("2")  # an object again, not JSON text

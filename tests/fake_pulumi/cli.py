@@ -246,6 +246,7 @@ class Cli:
             "stack": flags.value("--stack"),
             "message": flags.value("--message"),
             "policy_packs": flags.values("--policy-pack"),
+            "policy_pack_configs": flags.values("--policy-pack-config"),
             "diff": flags.boolean("--diff"),
             "refresh": flags.boolean("--refresh"),
             "expect_no_changes": flags.boolean("--expect-no-changes"),
