@@ -192,12 +192,13 @@ def test_previews_wait_for_the_tests_and_the_offline_plan_of_every_stack():
     assert jobs["tests"]["uses"] == "./.github/workflows/ci.yml"
     assert {"tests", "plan", "stacks"} <= upstream(jobs, "preview")
     assert jobs["plan"]["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.all) }}"
-    assert any(s.get("run", "").startswith("make plan") for s in steps(jobs["plan"]))
+    assert any(s.get("run", "").startswith("make plan") and "CHECK=1" in s["run"] for s in steps(jobs["plan"]))
     preview = jobs["preview"]
     assert preview["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.cloud) }}"
     (action,) = step_using(preview, "pulumi/actions")
     assert action["with"] == {"command": "preview", "stack-name": "${{ matrix.stack }}", "comment-on-pr": True,
-                              "diff": True, "policyPacks": "policies", "upsert": True}
+                              "diff": True, "policyPacks": "policies", "upsert": True,
+                              "policyPackConfigs": "policies/config/${{ matrix.tier }}.json"}
     group = preview["concurrency"]["group"]
     assert "github.event.pull_request.number" in group and "matrix.stack" in group
     assert preview["concurrency"]["cancel-in-progress"] is True
@@ -232,6 +233,7 @@ def test_an_update_pins_the_image_then_runs_up_with_the_policy_pack_one_stack_at
     (up,) = step_using(job, "pulumi/actions")
     assert steps(job).index(up) > pin
     assert up["with"]["command"] == "up" and up["with"]["policyPacks"] == "policies"
+    assert up["with"]["policyPackConfigs"] == "policies/config/${{ matrix.tier }}.json"
     script = (GITHUB / "pin-image.sh").read_text()
     assert "pulumi config set --path berth:image.ref" in script and '"$REPOSITORY@$digest"' in script
 
