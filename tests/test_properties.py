@@ -25,7 +25,7 @@ import tests.target_hooks as hooks_pkg
 
 # No shrinking in CI: a failing plan is reported at once (shrinking a plan takes minutes), with the
 # stack that failed; `explore` shrinks it to the smallest one.
-settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
                           phases=[Phase.explicit, Phase.reuse, Phase.generate],
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("explore", max_examples=400, deadline=None,
@@ -71,9 +71,20 @@ def stacks(draw, target: str):
         svc = {"kind": kind}
         if kind == "worker" and draw(st.booleans()):
             svc["command"] = ["python", "-m", "app", "worker"]
+        if draw(st.booleans()):  # a scaling range of its own
+            low = draw(st.integers(1, 3))
+            svc["scaling"] = {"min": low, "max": draw(st.integers(low, 12))}
+        if draw(st.booleans()):
+            svc["env"] = {"FEATURE_FLAGS": draw(st.sampled_from(["a", "a,b", ""]))}
         services[name] = svc
     config = {"berth:target": target, "berth:tier": tier, "berth:services": services,
               **HOOKS[target].stack_config(tier)}
+    if tier != "prod":  # a dev stack may do without a database or a cache (prod requires both)
+        for part in ("database", "cache"):
+            if draw(st.booleans()):
+                config[f"berth:{part}"] = {"enabled": False}
+    if draw(st.booleans()):
+        config["berth:migrations"] = {"enabled": False}
     return stack, config
 
 
