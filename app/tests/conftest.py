@@ -147,16 +147,18 @@ class Tokens(dict):
 
 def add_user(settings: Settings, email: str, role: str) -> str:
     """Insert a user through the app's own model and return a token for it."""
-    from app.db import Database
+    from sqlalchemy.orm import Session
+
+    from app.db import make_sync_engine
     from app.models import User
 
-    db = Database(settings)
-    with db.sessionmaker() as session:
+    engine = make_sync_engine(settings)
+    with Session(engine) as session:
         user = User(email=email, password_hash=hash_password(PASSWORD), role=role, is_active=True)
         session.add(user)
         session.commit()
         token = create_token(user_id=user.id, role=role, secret_key=settings.secret_key, expire_minutes=60)
-    db.dispose()
+    engine.dispose()
     return token
 
 
