@@ -6,6 +6,10 @@ connections opened and closed under load) and makes a request wait at most
 ``DB_POOL_TIMEOUT_SECONDS`` for a connection; past that the request gets 503 with Retry-After
 (app/errors.py). No pre-ping round trip per checkout: a connection found dead is invalidated
 with the rest of the pool, that request gets 503, and the next ones reconnect.
+
+The service's statements run in autocommit: each is its own transaction, one round trip with no
+BEGIN or ROLLBACK around it, and a write is committed when ``execute`` returns. Every route's
+database work is a single statement; one that needs more would open ``session.begin()``.
 """
 
 from __future__ import annotations
@@ -42,11 +46,12 @@ def make_sync_engine(settings: Settings) -> Engine:
 def make_async_engine(settings: Settings) -> AsyncEngine:
     url = settings.async_database_url
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 5})
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5})
         _sqlite_pragmas(engine.sync_engine)
         return engine
     return create_async_engine(
         url,
+        isolation_level="AUTOCOMMIT",
         pool_size=settings.db_pool_size,
         max_overflow=0,
         pool_timeout=settings.db_pool_timeout_seconds,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Everything loaded so far lives as long as the process: keep it out of every collection, so
+        # a full collection under load scans only what requests allocate (shorter pauses, lower p99).
+        gc.collect()
+        gc.freeze()
         log.info("starting", extra={"version": settings.app_version, "environment": settings.environment,
                                     "database": app.state.db.engine.dialect.name, "cache": app.state.store.backend})
         yield

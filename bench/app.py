@@ -7,8 +7,8 @@ settings) against the PostgreSQL from tools/services.sh (a fresh `berth_bench` d
 redis-server of its own (so stopping it disturbs nobody), then drives load from separate
 processes over loopback only. Every loop is bounded in time.
 
-Printed, from one run: req/s, p50 and p99 of a bare ASGI hello-world served the same way,
-/liveness, /readiness and cache-hit POST /api/ask, each as a ratio to the issue's reference
+Printed, from one run: req/s, p50 and p99 of a bare ASGI hello-world served the same way (and,
+for the framework's own share, a bare FastAPI app with one /liveness route), /liveness, /readiness and cache-hit POST /api/ask, each as a ratio to the issue's reference
 (liveness to hello-world; readiness and ask to liveness) and p99/p50; a burst of 10 x the pool
 size per worker of POST /api/feedback (a database write each) with its 5xx count; cache-hit
 /api/ask again with Redis stopped (SIGSTOP: it accepts and never answers) a third of the way
@@ -45,6 +45,17 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", b"17")]})
     await send({"type": "http.response.body", "body": b'{"hello":"world"}'})
+'''
+# The framework's own floor: FastAPI with one async route and nothing else.
+FASTAPI_LIVENESS = '''
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/liveness")
+async def liveness():
+    return {"status": "alive"}
 '''
 
 
@@ -244,13 +255,17 @@ def main() -> None:
                     env={**env, "BERTH_PASSWORD": "bench-password"}).stdout.strip()
 
         (tmp / "hello_asgi.py").write_text(HELLO)
-        hello_port = free_port()
-        hello = start_server("hello_asgi:app", {**env, "PORT": str(hello_port)}, extra_path=str(tmp))
-        try:
-            wait_first_200(f"http://127.0.0.1:{hello_port}/", time.perf_counter())
-            hello_world = load(hello_port, http_request("GET", "/"), args)
-        finally:
-            stop(hello)
+        (tmp / "fastapi_liveness.py").write_text(FASTAPI_LIVENESS)
+        floors = {}
+        for target, path in (("hello_asgi:app", "/"), ("fastapi_liveness:app", "/liveness")):
+            floor_port = free_port()
+            floor = start_server(target, {**env, "PORT": str(floor_port)}, extra_path=str(tmp))
+            try:
+                wait_first_200(f"http://127.0.0.1:{floor_port}{path}", time.perf_counter())
+                floors[target] = load(floor_port, http_request("GET", path), args)
+            finally:
+                stop(floor)
+        hello_world = floors["hello_asgi:app"]
 
         port = free_port()
         started = time.perf_counter()
@@ -283,6 +298,7 @@ def main() -> None:
           f"per scenario after {args.warmup:g} s warm-up")
     print(f"{'scenario':30} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8}  {'ratio':16}")
     print(row("hello-world ASGI", hello_world, None, None))
+    print(row("bare FastAPI /liveness", floors["fastapi_liveness:app"], ("hello", hello_world), None))
     print(row("GET /liveness", liveness, ("hello", hello_world), 0.5))
     print(row("GET /readiness (cached)", readiness, ("liveness", liveness), 0.8))
     print(row("POST /api/ask (cache hit)", ask_hit, ("liveness", liveness), 0.5))

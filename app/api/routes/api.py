@@ -52,10 +52,9 @@ async def ask(body: AskRequest, request: Request, credentials: Credentials) -> A
 
 @router.post("/feedback", response_model=FeedbackCreated, status_code=201, responses=_ERRORS)
 async def create_feedback(body: FeedbackRequest, user: CurrentUser, session: SessionDep) -> FeedbackCreated:
+    # Autocommit (app/db.py): the row is committed when this returns, so an acknowledged one is never lost.
     row = (await session.execute(insert(Feedback).values(user_id=user.id, **body.model_dump())
                                  .returning(Feedback.id, Feedback.created_at))).one()
-    # 201 only after the commit: feedback that was acknowledged is never lost.
-    await session.commit()
     return FeedbackCreated(id=row.id, created_at=row.created_at)
 
 

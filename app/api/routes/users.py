@@ -25,7 +25,7 @@ UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 async def update_user(user_id: UserId, body: UserUpdate, admin: AdminUser, request: Request) -> UserOut:
     state = request.app.state
     if state.store.shared and state.store.breaker.down:
-        # Saved now, the change could not reach the other workers' cached snapshots.
+        # A change saved now could not reach the cached snapshots: refuse it rather than let it lag.
         raise ApiError(503, "cache_unavailable", "Role changes wait for the cache to be reachable; retry shortly",
                        {"Retry-After": "5"})
     async with state.db.session() as session:
@@ -33,9 +33,8 @@ async def update_user(user_id: UserId, body: UserUpdate, admin: AdminUser, reque
             update(User).where(User.id == user_id)
             .values(**body.model_dump(exclude_none=True), auth_version=User.auth_version + 1)
             .returning(User.id, User.email, User.role, User.is_active, User.auth_version))).one_or_none()
-        if row is None:
-            raise ApiError(404, "not_found", "No such user")
-        await session.commit()
+    if row is None:
+        raise ApiError(404, "not_found", "No such user")
     if not await state.auth.publish(Principal(row.id, row.role, row.is_active, row.auth_version)):
         raise ApiError(503, "cache_unavailable",
                        f"Saved, but the cache did not take it: it takes effect everywhere within "
