@@ -1,12 +1,15 @@
 """Answering questions: FAQ match first, then an OpenAI-compatible endpoint if configured.
 
-Answers are cached in the store (Redis) under a hash of the normalised question, and every
-question asked is logged to a capped list the worker reads to pre-warm the most asked ones.
-Both happen in the request's one cache round trip (``lookup``).
+Answers are cached in the store (Redis) under a hash of the normalised question; the cached
+answer is read in the request's one cache round trip (``lookup``). Every question asked and
+admitted is logged to a capped list the worker reads to pre-warm the most asked ones: buffered
+per process and pushed once a second (``QuestionLog``), so logging costs a request no command.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -14,7 +17,6 @@ import re
 from typing import Any
 
 import httpx
-from redis.asyncio.client import Pipeline
 from sqlalchemy import select
 
 from app.core.config import Settings
@@ -45,30 +47,46 @@ def _terms(text: str) -> set[str]:
     return {t for t in re.findall(r"\w+", text.lower()) if t not in _STOPWORDS}
 
 
-class _Lookup(Op):
-    """The cached answer (a dict, or None), and the question recorded for the worker."""
-
-    commands = 1 + PushRecent.commands
-
-    def __init__(self, question: str) -> None:
-        self.get = Get(cache_key(question))
-        self.record = PushRecent(RECENT_QUESTIONS_KEY, normalize(question))
-
-    def queue(self, pipe: Pipeline) -> None:
-        self.get.queue(pipe)
-        self.record.queue(pipe)
+class _Lookup(Get):
+    """The cached answer: a dict, or None."""
 
     async def done(self, replies: list[Any]) -> dict[str, str] | None:
         return None if replies[0] is None else json.loads(replies[0])
 
     async def fallback(self, store: Store) -> dict[str, str] | None:
-        await self.record.fallback(store)
-        cached = await self.get.fallback(store)
+        cached = await super().fallback(store)
         return None if cached is None else json.loads(cached)
 
 
 def lookup(question: str) -> Op:
-    return _Lookup(question)
+    return _Lookup(cache_key(question))
+
+
+class QuestionLog:
+    """The questions this process answered, pushed to the worker's capped list once a second."""
+
+    def __init__(self, store: Store, interval: float = 1.0, max_pending: int = 1000) -> None:
+        self.store, self.interval, self.max_pending = store, interval, max_pending
+        self._pending: list[str] = []
+
+    def record(self, question: str) -> None:
+        if len(self._pending) < self.max_pending:  # bounded while Redis is away
+            self._pending.append(normalize(question))
+
+    async def flush(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
+            await self.store.run(PushRecent(RECENT_QUESTIONS_KEY, batch))
+
+    async def run(self) -> None:
+        """Flush every interval until cancelled, then once more."""
+        try:
+            while True:
+                await asyncio.sleep(self.interval)
+                await self.flush()
+        finally:
+            with contextlib.suppress(Exception):
+                await self.flush()
 
 
 def match_faq(faqs: list[Faq], question: str) -> Faq | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import errors
+from app import answers, errors
 from app.api.routes import api, health, users
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
@@ -39,7 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         log.info("starting", extra={"version": settings.app_version, "environment": settings.environment,
                                     "database": app.state.db.engine.dialect.name, "cache": app.state.store.backend})
+        question_log = asyncio.create_task(app.state.questions.run())
         yield
+        question_log.cancel()
+        await asyncio.gather(question_log, return_exceptions=True)
         await app.state.http.aclose()
         await app.state.store.close()
         await app.state.db.dispose()
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limiter = RateLimiter(app.state.store, settings.rate_limit_per_minute, settings.rate_limit_per_hour)
     app.state.auth = Authorizations(app.state.store, app.state.db, settings.auth_cache_seconds)
     app.state.health = HealthChecker(settings, app.state.db, app.state.store)
+    app.state.questions = answers.QuestionLog(app.state.store)
     app.state.http = httpx.AsyncClient()
 
     errors.install(app)

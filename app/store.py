@@ -103,22 +103,23 @@ class Set(Op):
 
 
 class PushRecent(Op):
-    """Prepend to a capped list (the questions the worker pre-warms)."""
+    """Prepend values, oldest first, to a capped list (the questions the worker pre-warms)."""
 
     commands = 2
 
-    def __init__(self, key: str, value: str, maxlen: int = 1000) -> None:
-        self.key, self.value, self.maxlen = key, value, maxlen
+    def __init__(self, key: str, values: list[str], maxlen: int = 1000) -> None:
+        self.key, self.values, self.maxlen = key, values, maxlen
 
     def queue(self, pipe: Pipeline) -> None:
-        pipe.lpush(self.key, self.value)
+        pipe.lpush(self.key, *self.values)
         pipe.ltrim(self.key, 0, self.maxlen - 1)
 
     async def done(self, replies: list[Any]) -> None:
         return None
 
     async def fallback(self, store: Store) -> None:
-        store.memory.push_recent(self.key, self.value, self.maxlen)
+        for value in self.values:
+            store.memory.push_recent(self.key, value, self.maxlen)
 
 
 class Recent(Op):
@@ -171,17 +172,10 @@ class Store:
         if replies is None:
             CACHE_OPS.labels("fallback").inc()
             return [await op.fallback(self) for op in ops]
-        results, start = [], 0
-        for op in ops:
-            results.append(await op.done(replies[start:start + op.commands]))
-            start += op.commands
-        return results
+        return [await op.done(replies[span]) for op, span in zip(ops, _spans(ops))]
 
     async def get(self, key: str) -> str | None:
         return (await self.run(Get(key)))[0]
-
-    async def set(self, key: str, value: str, ttl: int) -> None:
-        await self.run(Set(key, value, ttl))
 
     async def recent(self, key: str, count: int) -> list[str]:
         return (await self.run(Recent(key, count)))[0]
@@ -234,18 +228,12 @@ class Store:
             # (the others' commands have run; running them twice would record a question twice).
             for lua in self._scripts.values():
                 await self.redis.script_load(lua)
-            slices, start = [], 0
-            for op in ops:
-                slices.append(slice(start, start + op.commands))
-                start += op.commands
-            again = [i for i, part in enumerate(slices)
-                     if any(isinstance(reply, NoScriptError) for reply in replies[part])]
+            spans = _spans(ops)
+            again = [i for i, span in enumerate(spans)
+                     if any(isinstance(reply, NoScriptError) for reply in replies[span])]
             rerun = await self._execute(tuple(ops[i] for i in again))
-            start = 0
-            for i in again:
-                count = ops[i].commands
-                replies[slices[i]] = rerun[start:start + count]
-                start += count
+            for i, span in zip(again, _spans(tuple(ops[i] for i in again))):
+                replies[spans[i]] = rerun[span]
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
@@ -256,3 +244,12 @@ class Store:
         for op in ops:
             op.queue(pipe)
         return await pipe.execute(raise_on_error=False)
+
+
+def _spans(ops: tuple[Op, ...]) -> list[slice]:
+    """Where each op's replies sit in the pipeline's."""
+    spans, start = [], 0
+    for op in ops:
+        spans.append(slice(start, start + op.commands))
+        start += op.commands
+    return spans

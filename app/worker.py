@@ -1,8 +1,9 @@
 """``python -m app worker``: pre-warms the answer cache for the most asked questions.
 
-Every request to /api/ask pushes its normalised question onto a capped Redis list; every
-``interval`` seconds the worker counts the list and computes answers for the top ones that
-are not cached, so popular questions stay fast even after their cache entries expire.
+Every admitted /api/ask question lands on a capped Redis list (each service process pushes its
+batch once a second); every ``interval`` seconds the worker counts the list and computes answers
+for the top ones that are not cached, so popular questions stay fast even after their cache
+entries expire.
 SIGTERM/SIGINT stop it between rounds (a round in progress is finished first).
 """
 

@@ -86,3 +86,14 @@ def test_hourly_window_and_retry_after(migrated_pg, redis_url) -> None:
     assert statuses == [200, 200, 200, 200]
     assert refused.status_code == 429 and refused.headers["retry-after"] == "600"
     assert admitted.status_code == 200
+
+
+def test_scripts_lost_by_a_redis_restart_are_reloaded_without_repeating_commands(client, tokens, settings) -> None:
+    import redis
+
+    r = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    r.script_flush()  # what a restarted Redis has: no scripts
+    response = client.post("/api/ask", json={"question": "What is berth?"}, headers=auth(tokens["user"]))
+    assert response.status_code == 200
+    # The limiter's script was loaded and run once: one admitted request in the window, not two.
+    assert r.llen("rl:{testclient}:60") == 1

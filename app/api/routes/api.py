@@ -38,13 +38,14 @@ _DUMMY_HASH = hash_password("not-a-real-password")
 async def ask(body: AskRequest, request: Request, credentials: Credentials) -> AskResponse | JSONResponse:
     # A cache hit is this one round trip and no database at all.
     admission = await admit(request, credentials, answers.lookup(body.question))
+    state = request.app.state
+    state.questions.record(body.question)
     cached = admission.results[0]
     if cached is not None:
         CACHE_OPS.labels("hit").inc()
         # Our own cached JSON in AskResponse's shape: sent as is, not validated again.
         return JSONResponse({"question": body.question, **cached, "cached": True})
     CACHE_OPS.labels("miss").inc()
-    state = request.app.state
     result = await answers.compute_answer(state.db, state.http, state.settings, body.question)
     await state.store.run(answers.store_answer(state.settings, body.question, result))
     return AskResponse(question=body.question, **result, cached=False)
