@@ -17,8 +17,8 @@ log = logging.getLogger("app.dependencies")
 
 
 class Outage:
-    def __init__(self, name: str, window: float, consequence: str) -> None:
-        self.name, self.window, self.consequence = name, window, consequence
+    def __init__(self, name: str, window: float, warning: str) -> None:
+        self.name, self.window, self.warning = name, window, warning
         self.down = False
         self._warned_at = float("-inf")
 
@@ -27,8 +27,7 @@ class Outage:
         now = time.monotonic()
         if now - self._warned_at >= self.window:
             self._warned_at = now
-            log.warning("%s unavailable: %s", self.name, self.consequence,
-                        extra={"dependency": self.name, "error": type(exc).__name__})
+            log.warning(self.warning, extra={"dependency": self.name, "error": type(exc).__name__})
         self.down = True
 
     def success(self) -> None:
@@ -41,8 +40,8 @@ class Outage:
 class Breaker(Outage):
     """Closed → (a failure) → open for ``window`` s → half-open: one probe at a time."""
 
-    def __init__(self, name: str, window: float, consequence: str) -> None:
-        super().__init__(name, window, consequence)
+    def __init__(self, name: str, window: float, warning: str) -> None:
+        super().__init__(name, window, warning)
         self._open_until = 0.0
         self._probing = False
 

@@ -64,9 +64,9 @@ class Database:
         self.engine = make_async_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.outage = Outage("database", settings.breaker_seconds,
-                             "requests that need it get 503 with Retry-After")
+                             "database unavailable: requests that need it get 503 with Retry-After")
         self.saturated = Outage("database_pool", settings.breaker_seconds,
-                                "every pooled connection is busy; requests past the checkout timeout get 503")
+                                "database pool exhausted: requests past the checkout timeout get 503 with Retry-After")
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

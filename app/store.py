@@ -144,8 +144,8 @@ class Store:
                 retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)), health_check_interval=30)
         self.timeout = timeout
         self.memory = MemoryStore()
-        self.breaker = Breaker("redis", breaker_seconds,
-                               "serving from the in-process cache; rate limits are per worker (fail-open)")
+        self.breaker = Breaker("redis", breaker_seconds, "redis unavailable: serving from the in-process cache; "
+                               "rate limits are per worker (fail-open)")
         self._scripts: dict[str, str] = {}
         self._waiting: set[asyncio.Timeout] = set()
 
