@@ -1,6 +1,6 @@
 """Benchmark of the berth service under its production server (not a test).
 
-    .venv/bin/python bench/app.py [--workers 4] [--concurrency 64] [--seconds 5] [--loaders 2]
+    .venv/bin/python bench/app.py [--workers 4] [--concurrency 64] [--seconds 5] [--loaders 2] [--rounds 2]
 
 Starts gunicorn + uvicorn workers exactly as the image does (app/gunicorn_conf.py, production
 settings) against the PostgreSQL from tools/services.sh (a fresh `berth_bench` database) and a
@@ -160,6 +160,11 @@ def _loader(port: int, request: bytes, connections: int, warmup: float, seconds:
     out.put(asyncio.run(_drive(port, request, connections, warmup, seconds)))
 
 
+def best(port: int, request: bytes, args: argparse.Namespace) -> dict:
+    """The best of args.rounds runs: other work on a shared machine only ever slows a run down."""
+    return max((load(port, request, args) for _ in range(args.rounds)), key=lambda r: r["rps"])
+
+
 def load(port: int, request: bytes, args: argparse.Namespace, during=None) -> dict:  # noqa: ANN001
     """Drive `request` from args.loaders processes; `during(elapsed_fraction)` may act mid-run."""
     out: mp.Queue = mp.Queue()
@@ -228,6 +233,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5, help="measured time per scenario")
     parser.add_argument("--warmup", type=float, default=1, help="unmeasured time before each scenario")
     parser.add_argument("--loaders", type=int, default=2, help="load generator processes")
+    parser.add_argument("--rounds", type=int, default=2, help="runs per scenario; the best is printed")
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
         raise SystemExit("bench needs redis-server (apt-get install -y redis-server)")
@@ -262,7 +268,7 @@ def main() -> None:
             floor = start_server(target, {**env, "PORT": str(floor_port)}, extra_path=str(tmp))
             try:
                 wait_first_200(f"http://127.0.0.1:{floor_port}{path}", time.perf_counter())
-                floors[target] = load(floor_port, http_request("GET", path), args)
+                floors[target] = best(floor_port, http_request("GET", path), args)
             finally:
                 stop(floor)
         hello_world = floors["hello_asgi:app"]
@@ -278,9 +284,9 @@ def main() -> None:
                                           headers={"Authorization": f"Bearer {token}",
                                                    "Content-Type": "application/json"})
             assert json.load(urllib.request.urlopen(warm))["source"] == "faq"
-            liveness = load(port, http_request("GET", "/liveness"), args)
-            readiness = load(port, http_request("GET", "/readiness"), args)
-            ask_hit = load(port, ask, args)
+            liveness = best(port, http_request("GET", "/liveness"), args)
+            readiness = best(port, http_request("GET", "/readiness"), args)
+            ask_hit = best(port, ask, args)
             burst_size = 10 * POOL_SIZE * args.workers
             feedback = http_request("POST", "/api/feedback", {"question": "burst", "rating": 3}, token)
             burst = asyncio.run(_burst(port, feedback, burst_size))
@@ -294,8 +300,8 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"berth bench: gunicorn + {args.workers} uvicorn workers, {os.cpu_count()} cores, "
-          f"concurrency {args.concurrency} from {args.loaders} loader processes, {args.seconds:g} s measured "
-          f"per scenario after {args.warmup:g} s warm-up")
+          f"concurrency {args.concurrency} from {args.loaders} loader processes, best of {args.rounds} runs of "
+          f"{args.seconds:g} s per scenario after {args.warmup:g} s warm-up")
     print(f"{'scenario':30} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8}  {'ratio':16}")
     print(row("hello-world ASGI", hello_world, None, None))
     print(row("bare FastAPI /liveness", floors["fastapi_liveness:app"], ("hello", hello_world), None))
