@@ -7,15 +7,14 @@ pipelined together. Nothing here blocks, so no dependency costs a threadpool hop
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.db import Database
 from app.errors import ApiError
 from app.metrics import RATE_LIMITED
 from app.store import Op
@@ -29,13 +28,14 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.db.session() as session:
-        yield session
+async def get_db(request: Request) -> Database:
+    return request.app.state.db
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# Routes open `async with db.session()` around their statements only: a pooled connection is
+# never held while a response is serialized and sent.
+DatabaseDep = Annotated[Database, Depends(get_db)]
 
 
 def client_address(request: Request) -> str:

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # Capacity and failure handling, per worker process.
     max_concurrent_requests: int = Field(512, ge=1)
     db_pool_size: int = Field(10, ge=1)
-    db_pool_timeout_seconds: float = Field(1.0, gt=0)
+    db_pool_timeout_seconds: float = Field(2.0, gt=0)
     db_connect_timeout_seconds: int = Field(2, ge=1)
     cache_timeout_seconds: float = Field(0.25, gt=0)
     breaker_seconds: float = Field(5.0, gt=0)

@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 from starlette.concurrency import run_in_threadpool
 
 from app import answers
-from app.api.deps import AdminUser, Credentials, CurrentUser, SessionDep, SettingsDep, admit, rate_limited
+from app.api.deps import AdminUser, Credentials, CurrentUser, DatabaseDep, SettingsDep, admit, rate_limited
 from app.api.schemas import (
     AskRequest,
     AskResponse,
@@ -52,10 +52,11 @@ async def ask(body: AskRequest, request: Request, credentials: Credentials) -> A
 
 
 @router.post("/feedback", response_model=FeedbackCreated, status_code=201, responses=_ERRORS)
-async def create_feedback(body: FeedbackRequest, user: CurrentUser, session: SessionDep) -> FeedbackCreated:
+async def create_feedback(body: FeedbackRequest, user: CurrentUser, db: DatabaseDep) -> FeedbackCreated:
     # Autocommit (app/db.py): the row is committed when this returns, so an acknowledged one is never lost.
-    row = (await session.execute(insert(Feedback).values(user_id=user.id, **body.model_dump())
-                                 .returning(Feedback.id, Feedback.created_at))).one()
+    async with db.session() as session:
+        row = (await session.execute(insert(Feedback).values(user_id=user.id, **body.model_dump())
+                                     .returning(Feedback.id, Feedback.created_at))).one()
     return FeedbackCreated(id=row.id, created_at=row.created_at)
 
 
@@ -63,15 +64,16 @@ async def create_feedback(body: FeedbackRequest, user: CurrentUser, session: Ses
             responses={**_ERRORS, 403: {"description": "Not an admin"}})
 async def feedback_detailed(
     admin: AdminUser,
-    session: SessionDep,
+    db: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> FeedbackPage:
-    total = await session.scalar(select(func.count()).select_from(Feedback)) or 0
-    rows = (await session.execute(
-        select(Feedback, User.email).join(User, User.id == Feedback.user_id)
-        .order_by(Feedback.id.desc()).limit(limit).offset(offset)
-    )).all()
+    async with db.session() as session:
+        total = await session.scalar(select(func.count()).select_from(Feedback)) or 0
+        rows = (await session.execute(
+            select(Feedback, User.email).join(User, User.id == Feedback.user_id)
+            .order_by(Feedback.id.desc()).limit(limit).offset(offset)
+        )).all()
     items = [
         FeedbackDetail(id=f.id, user_email=email, question=f.question, answer=f.answer, rating=f.rating,
                        comment=f.comment, created_at=f.created_at)
@@ -81,8 +83,8 @@ async def feedback_detailed(
 
 
 @router.post("/login", response_model=TokenResponse, responses=_ERRORS, dependencies=[Depends(rate_limited)])
-async def login(body: LoginRequest, request: Request, settings: SettingsDep) -> TokenResponse:
-    async with request.app.state.db.session() as session:
+async def login(body: LoginRequest, db: DatabaseDep, settings: SettingsDep) -> TokenResponse:
+    async with db.session() as session:
         user = await session.scalar(select(User).where(User.email == body.email))
     # Hashing takes tens of milliseconds of CPU: off the event loop, and holding no connection.
     ok = await run_in_threadpool(verify_password, body.password, user.password_hash if user else _DUMMY_HASH)
