@@ -44,10 +44,19 @@ def server(tmp_path):  # noqa: ANN201
         assert wait_for(ready, 30), "gunicorn did not become ready"
         yield proc, base, token
     finally:
-        if proc.poll() is None:
+        stop_server(proc)
+        llm.close()
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM, so the master stops its workers; a SIGKILLed master would leave them running."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        llm.close()
 
 
 def test_metrics_are_summed_across_worker_processes(server) -> None:
@@ -114,9 +123,7 @@ def production_server(migrated_pg, redis_url, tmp_path):  # noqa: ANN001, ANN201
 
     yield start
     for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(30)
+        stop_server(proc)
 
 
 def _rate_limit_clients(redis_url: str) -> set[str]:
