@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import logging
 import os
 import sys
 
-from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from app.core.config import Settings
+from app.core.config import Settings, load_settings
 from app.core.logging import configure_logging
 
 PASSWORD_ENV = "BERTH_PASSWORD"
@@ -49,19 +50,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.is_postgres and not settings.database_url:
         cmd_migrate(settings, args)  # embedded SQLite: make a fresh checkout just work
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port or settings.port,
-                reload=args.reload, log_config=None, access_log=False)
+                reload=args.reload, log_config=None, access_log=False,
+                forwarded_allow_ips=settings.forwarded_allow_ips, timeout_keep_alive=settings.keepalive_seconds)
     return 0
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     from app.core.security import hash_password
-    from app.db import Database
+    from app.db import make_sync_engine
     from app.models import User
 
     email = args.email.strip().lower()
     password = _read_password()
-    db = Database(settings)
-    with db.sessionmaker() as session:
+    engine = make_sync_engine(settings)
+    with Session(engine) as session:
         if session.scalar(select(User).where(User.email == email)) is not None:
             print("error: a user with that email already exists (use `token` to issue a token)", file=sys.stderr)
             return 1
@@ -70,22 +72,22 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
         session.commit()
         log.info("user created", extra={"user_id": user.id, "role": user.role})
         print(_token_for(settings, user))
-    db.dispose()
+    engine.dispose()
     return 0
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
-    from app.db import Database
+    from app.db import make_sync_engine
     from app.models import User
 
-    db = Database(settings)
-    with db.sessionmaker() as session:
+    engine = make_sync_engine(settings)
+    with Session(engine) as session:
         user = session.scalar(select(User).where(User.email == args.email.strip().lower()))
         if user is None or not user.is_active:
             print("error: no active user with that email", file=sys.stderr)
             return 1
         print(_token_for(settings, user))
-    db.dispose()
+    engine.dispose()
     return 0
 
 
@@ -96,7 +98,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         print("error: the worker needs REDIS_URL (it reads the questions the API recorded there)",
               file=sys.stderr)
         return 2
-    Worker(settings, interval=args.interval, top=args.top).run()
+    asyncio.run(Worker(settings, interval=args.interval, top=args.top).run())
     return 0
 
 
@@ -119,13 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        # Name the setting, never echo its value.
-        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") + (f" ({'.'.join(map(str, e['loc']))})" if e["loc"] else "")
-                             for e in exc.errors())
-        print(f"error: invalid configuration: {problems}", file=sys.stderr)
-        return 2
+        settings = load_settings()  # names a bad setting, never echoes its value
+    except SystemExit as exc:
+        return int(exc.code)
     configure_logging(settings.log_level, settings.secrets)
     handlers = {"migrate": cmd_migrate, "serve": cmd_serve, "create-user": cmd_create_user,
                 "token": cmd_token, "worker": cmd_worker}

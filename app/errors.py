@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.metrics import ERRORS
-
-log = logging.getLogger("app.errors")
+from app.metrics import SHED
 
 _CODES = {
     400: "bad_request",
@@ -77,7 +75,13 @@ def install(app: FastAPI) -> None:
     async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
         if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
             raise exc
-        ERRORS.labels("database").inc()
-        log.warning("database unavailable", extra={"error": type(exc.orig).__name__})
+        request.app.state.db.outage.failure(exc.orig or exc)  # counted always, logged once per window
         return JSONResponse(error_body(503, "database_unavailable", "The database is unavailable, retry later",
                                        _request_id(request)), status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
+        SHED.labels("database_pool").inc()
+        request.app.state.db.saturated.failure(exc)
+        return JSONResponse(error_body(503, "overloaded", "The service is busy, retry shortly",
+                                       _request_id(request)), status_code=503, headers={"Retry-After": "1"})

@@ -27,6 +27,10 @@ LATENCY = Histogram(
 ERRORS = Counter("errors_total", "Errors by type (unhandled, dependency outages)", ["type"])
 CACHE_OPS = Counter("cache_operations_total", "Answer cache operations", ["operation"])
 RATE_LIMITED = Counter("rate_limited_total", "Requests refused with 429")
+RATE_LIMIT_FAIL_OPEN = Counter(
+    "rate_limit_fail_open_total",
+    "Requests admitted by a worker's own limiter because Redis was unavailable (limits per worker)")
+SHED = Counter("requests_shed_total", "Requests refused with 503 under overload", ["reason"])
 
 
 def render() -> tuple[bytes, str]:

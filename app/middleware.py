@@ -1,24 +1,29 @@
 """Pure-ASGI middleware: request id, body size limit, security headers, metrics, access log,
-and the last-resort 500 handler (so even crashes get the JSON error shape and a log line)."""
+the per-worker bound on requests in flight (past it: 503 with Retry-After), and the last-resort
+500 handler (so even crashes get the JSON error shape and a log line)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_body
-from app.metrics import ERRORS, LATENCY, REQUESTS
+from app.metrics import ERRORS, LATENCY, REQUESTS, SHED
 
 log = logging.getLogger("app.access")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Probes are polled every few seconds by every replica; log them only when they fail.
 QUIET_PATHS = frozenset({"/liveness", "/readiness", "/health", "/metrics"})
+# Never shed: an orchestrator that saw probes fail under load would restart a busy replica.
+PROBE_PATHS = frozenset({"/liveness", "/readiness", "/health"})
+# Any other method a client invents is one label value, not a new time series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
             "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
@@ -29,19 +34,34 @@ class BodyTooLarge(Exception):
     pass
 
 
-class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, docs_paths: frozenset[str] = frozenset()) -> None:
-        self.app, self.max_body_bytes, self.docs_paths = app, max_body_bytes, docs_paths
+def _security_headers(csp: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-security-policy", csp.encode()),
+        (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+    ]
 
-    def _security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
-        csp = DOCS_CSP if path in self.docs_paths else API_CSP
-        return [
-            (b"content-security-policy", csp.encode()),
-            (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
-            (b"x-frame-options", b"DENY"),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-        ]
+
+API_HEADERS, DOCS_HEADERS = _security_headers(API_CSP), _security_headers(DOCS_CSP)
+
+
+class _Observations(dict):
+    """The labelled metric children per (method, endpoint, status), looked up once each."""
+
+    def __missing__(self, key: tuple[str, str, str]):  # noqa: ANN204
+        method, endpoint, status = key
+        value = self[key] = (REQUESTS.labels(method, endpoint, status), LATENCY.labels(method, endpoint))
+        return value
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_concurrent_requests: int,
+                 docs_paths: frozenset[str] = frozenset()) -> None:
+        self.app, self.max_body_bytes, self.docs_paths = app, max_body_bytes, docs_paths
+        self.max_in_flight, self.in_flight = max_concurrent_requests, 0
+        self._observations = _Observations()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,14 +69,20 @@ class RequestContextMiddleware:
             return
 
         start = time.perf_counter()
-        headers = dict(scope["headers"])
-        incoming_id = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming_id if _REQUEST_ID_RE.match(incoming_id) else uuid.uuid4().hex
+        incoming_id, length = "", None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming_id = value.decode("latin-1")
+            elif name == b"content-length":
+                length = value
+        request_id = incoming_id if _REQUEST_ID_RE.match(incoming_id) else os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         path, method = scope["path"], scope["method"]
-        extra_headers = [(b"x-request-id", request_id.encode()), *self._security_headers(path)]
+        extra_headers = [(b"x-request-id", request_id.encode()),
+                         *(DOCS_HEADERS if path in self.docs_paths else API_HEADERS)]
         status = 500
         started = False
+        admitted = False
 
         too_large = False
         replaced = False
@@ -76,13 +102,15 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
-        async def send_error(code: int, error: str | None = None, message: str | None = None) -> None:
+        async def send_error(code: int, error: str | None = None, message: str | None = None,
+                             headers: dict[bytes, bytes] | None = None) -> None:
             nonlocal status, started
             body = json.dumps(error_body(code, error, message, request_id)).encode()
             started, status = True, code
             await send({"type": "http.response.start", "status": code,
                         "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode()), *extra_headers]})
+                                    (b"content-length", str(len(body)).encode()), *(headers or {}).items(),
+                                    *extra_headers]})
             await send({"type": "http.response.body", "body": body})
 
         received = 0
@@ -98,10 +126,14 @@ class RequestContextMiddleware:
             return message
 
         try:
-            length = headers.get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            if self.in_flight >= self.max_in_flight and path not in PROBE_PATHS:
+                SHED.labels("in_flight").inc()
+                await send_error(503, "overloaded", "The service is busy, retry shortly", {b"retry-after": b"1"})
+            elif length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
                 await send_error(413, message=f"Request body exceeds {self.max_body_bytes} bytes")
             else:
+                admitted = True
+                self.in_flight += 1
                 await self.app(scope, receive_limited, send_wrapper)
         except BodyTooLarge:
             if not started:  # nothing was sent yet
@@ -112,11 +144,13 @@ class RequestContextMiddleware:
             if not started:
                 await send_error(500, message="Internal server error")
         finally:
+            self.in_flight -= admitted
             elapsed = time.perf_counter() - start
             route = scope.get("route")
             endpoint = getattr(route, "path", None) or "<unmatched>"
-            REQUESTS.labels(method, endpoint, str(status)).inc()
-            LATENCY.labels(method, endpoint).observe(elapsed)
+            requests, latency = self._observations[method if method in METHODS else "OTHER", endpoint, str(status)]
+            requests.inc()
+            latency.observe(elapsed)
             level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
             if log.isEnabledFor(level):
                 client = scope.get("client")

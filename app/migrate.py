@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from app.core.config import APP_DIR, Settings
-from app.db import make_engine
+from app.db import make_sync_engine
 
 log = logging.getLogger("app.migrate")
 
@@ -38,7 +38,7 @@ def current_revision(conn: Connection) -> str | None:
 
 
 def run_migrations(settings: Settings) -> str | None:
-    engine = make_engine(settings)
+    engine = make_sync_engine(settings)
     try:
         with engine.connect() as conn:
             if settings.is_postgres:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 MAX_QUESTION_CHARS = 500
 
@@ -89,3 +90,21 @@ class LoginRequest(BaseModel):
 class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
+
+
+class UserUpdate(BaseModel):
+    role: Literal["admin", "user"] | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UserUpdate:
+        if self.role is None and self.is_active is None:
+            raise ValueError("give role, is_active or both")
+        return self
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    role: str
+    is_active: bool

@@ -6,6 +6,7 @@ Without Postgres/Redis the tests that need them skip with a reason; under CI=tru
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -147,16 +148,18 @@ class Tokens(dict):
 
 def add_user(settings: Settings, email: str, role: str) -> str:
     """Insert a user through the app's own model and return a token for it."""
-    from app.db import Database
+    from sqlalchemy.orm import Session
+
+    from app.db import make_sync_engine
     from app.models import User
 
-    db = Database(settings)
-    with db.sessionmaker() as session:
+    engine = make_sync_engine(settings)
+    with Session(engine) as session:
         user = User(email=email, password_hash=hash_password(PASSWORD), role=role, is_active=True)
         session.add(user)
         session.commit()
         token = create_token(user_id=user.id, role=role, secret_key=settings.secret_key, expire_minutes=60)
-    db.dispose()
+    engine.dispose()
     return token
 
 
@@ -379,3 +382,87 @@ def metric(text: str, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return sample.value
     return 0.0
+
+
+# --- the app on a real server, and a cache that hangs -----------------------------------------
+
+class LiveServer:
+    """The app under uvicorn in a thread of this process: real sockets and concurrency, while the
+    test still reaches the app's state (metrics, logs, the limiter's clock)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        import uvicorn
+
+        self.app, self.port = app, free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
+                                                    access_log=False, lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        assert wait_for(lambda: self.server.started, 15), "uvicorn did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+def concurrently(requests: list[tuple[str, str, dict]], base_url: str, timeout: float = 30) -> list:
+    """Send every (method, path, kwargs) at once over separate connections; the responses in order."""
+    import asyncio
+
+    import httpx
+
+    async def run() -> list:
+        limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as http:
+            return await asyncio.gather(*(http.request(method, path, **kwargs) for method, path, kwargs in requests))
+
+    return asyncio.run(run())
+
+
+class HungServer:
+    """Accepts TCP connections and never answers: a Redis that hangs (process stopped, sockets open)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.connections: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.sock.getsockname()[1]}/0"
+
+    @property
+    def accepted(self) -> int:
+        return len(self.connections)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the thread
+        self.sock.close()
+        for conn in self.connections:
+            conn.close()
+
+
+@pytest.fixture
+def hung_cache() -> Iterator[HungServer]:
+    server = HungServer()
+    yield server
+    server.close()

@@ -42,6 +42,8 @@ def test_embedded_defaults_without_urls() -> None:
     ({"ALLOWED_ORIGINS": "https://a.example,*"}, "ALLOWED_ORIGINS"),
     ({"DATABASE_URL": None}, "DATABASE_URL"),
     ({"REDIS_URL": None}, "REDIS_URL"),
+    ({"FORWARDED_ALLOW_IPS": "*"}, "FORWARDED_ALLOW_IPS"),
+    ({"FORWARDED_ALLOW_IPS": "10.0.0.0/16,*"}, "FORWARDED_ALLOW_IPS"),
 ])
 def test_production_refuses_unsafe_settings(monkeypatch, override: dict, named: str) -> None:
     for key, value in {**GOOD_PROD, **override}.items():
@@ -58,3 +60,29 @@ def test_cli_refuses_to_start_naming_the_setting_without_echoing_it() -> None:
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr
     assert "tiny-secret-value" not in result.stderr + result.stdout
+
+
+def test_server_settings_from_the_environment(monkeypatch) -> None:
+    for key, value in GOOD_PROD.items():
+        monkeypatch.setenv(key, value)
+    defaults = Settings()
+    assert defaults.keepalive_seconds == 75 and defaults.forwarded_allow_ips == ["127.0.0.1", "::1"]
+    monkeypatch.setenv("KEEPALIVE_SECONDS", "120")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.0/16, 192.168.1.7,fd00::/8")
+    s = Settings()
+    assert s.keepalive_seconds == 120 and s.forwarded_allow_ips == ["10.0.0.0/16", "192.168.1.7", "fd00::/8"]
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")
+    assert Settings().forwarded_allow_ips == []  # trust no proxy: the peer is the client
+
+
+@pytest.mark.parametrize("value, named", [("10.0.0.1/16", "host bits set"), ("alb.internal", "alb.internal")])
+def test_proxies_must_be_addresses_or_ranges(monkeypatch, value: str, named: str) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", value)
+    with pytest.raises(ValidationError, match=named) as info:
+        Settings()
+    assert "FORWARDED_ALLOW_IPS" in str(info.value)
+
+
+def test_development_may_trust_every_proxy(monkeypatch) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    assert Settings(environment="development").forwarded_allow_ips == ["*"]

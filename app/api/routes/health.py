@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from app import metrics
 from app.api.deps import SettingsDep
@@ -21,7 +20,7 @@ async def liveness() -> dict[str, str]:
 
 @router.get("/readiness", responses={503: {"description": "Database or Redis unreachable"}})
 async def readiness(request: Request) -> JSONResponse:
-    checks = await run_in_threadpool(request.app.state.health.checks)
+    checks = await request.app.state.health.checks()  # fresh: no I/O and no thread hop
     deps = {k: checks[k] for k in ("database", "cache")}
     failed = [name for name, value in deps.items() if value != "ok"]
     if failed:
@@ -33,7 +32,7 @@ async def readiness(request: Request) -> JSONResponse:
 
 @router.get("/health", responses={503: {"description": "A check failed"}})
 async def health(request: Request) -> JSONResponse:
-    body = await run_in_threadpool(request.app.state.health.health)
+    body = await request.app.state.health.health()
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
 
@@ -55,6 +54,6 @@ async def root(settings: SettingsDep) -> dict[str, object]:
         "description": "Answers questions from an FAQ (or an OpenAI-compatible model) and collects feedback",
         "version": settings.app_version,
         "environment": settings.environment,
-        "endpoints": ["/api/ask", "/api/feedback", "/api/feedback/detailed", "/api/login",
+        "endpoints": ["/api/ask", "/api/feedback", "/api/feedback/detailed", "/api/login", "/api/users/{user_id}",
                       "/liveness", "/readiness", "/health", "/metrics", "/version"],
     }
