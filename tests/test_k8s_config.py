@@ -9,7 +9,7 @@ import pytest
 from infra.mocks import run_program, unwrap
 from tests.conftest import assert_refused_at
 from tests.k8s import (CLUSTER, DEPLOYMENT, INGRESS, JOB, PDB, RULE, SECRET, SERVICE, STATEFULSET, TWO_AND_TWO,
-                       config, container, of)
+                       config, container, of, pod)
 from tests.target_hooks import kubernetes as hook
 
 DIGEST = "ghcr.io/example/berth@sha256:" + "ab" * 32
@@ -54,6 +54,9 @@ def test_external_database_and_cache_come_from_pulumi_secrets():
     assert values["REDIS_URL"].startswith("mock-secret-external_redis_url-")
     env = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container(run, "api")["env"] if "valueFrom" in e}
     assert env == {"SECRET_KEY": "SECRET_KEY", "DATABASE_URL": "DATABASE_URL", "REDIS_URL": "REDIS_URL"}
+    # The external URLs say how to connect: no CA of the in-cluster servers, no libpq TLS defaults.
+    assert not {"PGSSLMODE", "PGSSLROOTCERT"} & {e["name"] for e in container(run, "api")["env"]}
+    assert [v["name"] for v in pod(run, "api")["volumes"]] == ["tmp"]
     assert run.one(JOB)  # migrations still run, against the external database
 
 

@@ -50,8 +50,8 @@ def test_deployment_per_service_from_the_spec(runs, tier):
         assert sec["seccompProfile"] == {"type": "RuntimeDefault"}
         p = pod(run, service)
         assert p["securityContext"]["runAsNonRoot"] is True and p["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
-        assert p["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
-        assert c["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+        assert p["volumes"][0] == {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
+        assert c["volumeMounts"][0] == {"name": "tmp", "mountPath": "/tmp"}
         assert p["automountServiceAccountToken"] is False and p["enableServiceLinks"] is False
         account = of(run, ACCOUNT, service).inputs
         assert account["automountServiceAccountToken"] is False
@@ -198,6 +198,30 @@ def test_migrations_job_named_after_the_release_gates_every_deployment(runs, tie
     cluster = run.one(CLUSTER)
     assert cluster.urn in job.options["depends_on"]
     assert cluster.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+
+
+def ca_files(p: dict, c: dict) -> dict[str, tuple[dict, dict]]:
+    """Volume name → (its Secret source, its mount), for the pod's volumes from Secrets."""
+    mounts = {m["name"]: m for m in c["volumeMounts"]}
+    return {v["name"]: (v["secret"], mounts[v["name"]]) for v in p["volumes"] if "secret" in v}
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_database_clients_require_verified_tls(runs, tier):
+    run = runs[tier]
+    prefix = f"berth-{TIERS[tier]}"
+    assert run.one(CLUSTER).inputs["spec"]["postgresql"]["pg_hba"] == ["hostnossl all all all reject"]
+    job = run.one(JOB).inputs["spec"]["template"]["spec"]
+    for p, c in [(pod(run, s), container(run, s)) for s in ("api", "worker")] + [(job, job["containers"][0])]:
+        plain, refs = env_of(c)
+        # libpq's defaults for the operator's URL (which has no query): TLS, the server verified by name.
+        assert plain["PGSSLMODE"] == "verify-full" and plain["PGSSLROOTCERT"] == "/etc/berth/postgres-ca/ca.crt"
+        assert refs["DATABASE_URL"] == {"name": f"{prefix}-postgres-app", "key": "uri"}
+        secret, mount = ca_files(p, c)["postgres-ca"]
+        # Only the operator's CA certificate: not its key, which the same Secret holds.
+        assert secret == {"secretName": f"{prefix}-postgres-ca", "defaultMode": 0o444,
+                          "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+        assert mount == {"name": "postgres-ca", "mountPath": "/etc/berth/postgres-ca", "readOnly": True}
 
 
 def test_cloudnativepg_per_tier(runs):
