@@ -30,6 +30,7 @@ BACKUP = "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup"
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
+ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 
 TWO_AND_TWO = {
     "api": {"kind": "web"},

@@ -107,7 +107,10 @@ def test_render_dir_writes_every_object_as_a_manifest(tmp_path):
     assert len(real) == len(objects) >= 30
     for m in real:
         assert set(m) >= {"apiVersion", "kind", "metadata"} and "inputs" not in m
-        assert m["metadata"]["namespace" if m["kind"] != "Namespace" else "name"] == "berth-k8s-prod"
+        where = m["metadata"].get("namespace" if m["kind"] != "Namespace" else "name")
+        # The internal CA's issuers are cluster-wide; its certificate is in cert-manager's namespace.
+        assert where == (None if m["kind"] == "ClusterIssuer" else
+                         "cert-manager" if m.get("spec", {}).get("isCA") else "berth-k8s-prod"), m["metadata"]
     assert {m["kind"] for m in real} >= {"Deployment", "Cluster", "PrometheusRule", "Ingress", "Secret"}
     secret = next(m for m in real if m["kind"] == "Secret" and m["metadata"]["labels"]["app.kubernetes.io/name"] == "app-env")
     assert secret["stringData"] == {"SECRET_KEY": "[secret]", "REDIS_URL": "[secret]"}

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from infra.mocks import is_secret, masked, run_stack, unwrap
-from tests.k8s import (ACCOUNT, BACKUP, CERTIFICATE, CLUSTER, CONFIGMAP, DEPLOYMENT, HPA, INGRESS, JOB, MONITOR,
-                       NAMESPACE, PDB, POLICY, RULE, SECRET, SERVICE, STATEFULSET, TIERS, container, of, pod)
+from tests.k8s import (ACCOUNT, BACKUP, CERTIFICATE, CLUSTER, CONFIGMAP, DEPLOYMENT, HPA, INGRESS, ISSUER, JOB,
+                       MONITOR, NAMESPACE, PDB, POLICY, RULE, SECRET, SERVICE, STATEFULSET, TIERS, container, of, pod)
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,12 @@ def test_namespace_enforces_restricted_pod_security_and_denies_by_default(runs):
         deny = run.one(POLICY, "default-deny").inputs
         assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
         names = {r.inputs["metadata"].get("namespace") for r in run.records
-                 if r.type.startswith("kubernetes:") and r.type != NAMESPACE}
+                 if r.type.startswith("kubernetes:") and r.type not in (NAMESPACE, ISSUER)
+                 and "berth:kubernetes:InternalCA::" not in r.parent}
         assert names == {ns["name"]}  # every object in the stack's namespace, none in `default`
+        # The internal CA: its issuers are cluster-wide, its certificate in cert-manager's namespace.
+        assert {r.inputs["metadata"].get("namespace") for r in run.by_type(ISSUER)} == {None}
+        assert run.one(CERTIFICATE, "ca").inputs["metadata"]["namespace"] == "cert-manager"
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -105,8 +109,8 @@ def test_env_plain_and_every_secret_by_reference(runs, tier):
             assert refs[key]["key"] == key and refs[key]["name"].startswith(secret_name)
         assert plain["ENVIRONMENT"] == {"dev": "development", "prod": "production"}[tier]
     redis_url = unwrap(secret.inputs["stringData"])["REDIS_URL"]
-    assert redis_url.startswith("redis://:mock-cache-password-") and redis_url.endswith(
-        f"@berth-{TIERS[tier]}-redis.berth-{TIERS[tier]}.svc:6379/0")
+    assert redis_url.startswith("rediss://:mock-cache-password-") and redis_url.endswith(
+        f"@berth-{TIERS[tier]}-redis.berth-{TIERS[tier]}.svc:6379/0?ssl_ca_certs=/etc/berth/redis-ca/ca.crt")
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -224,6 +228,55 @@ def test_database_clients_require_verified_tls(runs, tier):
         assert mount == {"name": "postgres-ca", "mountPath": "/etc/berth/postgres-ca", "readOnly": True}
 
 
+def cert_chain(run) -> tuple[dict, dict, dict, dict]:
+    """The internal CA's self-signed issuer, CA certificate and CA issuer, and Redis's certificate."""
+    issuers = {r.name: r.inputs for r in run.by_type(ISSUER)}
+    return (issuers["selfsigned-issuer"], run.one(CERTIFICATE, "ca").inputs, issuers["ca-issuer"],
+            run.one(CERTIFICATE, "redis").inputs)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_redis_certificate_from_the_stack_s_internal_ca(runs, tier):
+    run = runs[tier]
+    prefix = f"berth-{TIERS[tier]}"
+    selfsigned, ca, ca_issuer, redis = cert_chain(run)
+    assert selfsigned["metadata"]["name"] == f"{prefix}-selfsigned" and selfsigned["spec"] == {"selfSigned": {}}
+    assert ca["spec"]["isCA"] is True and ca["metadata"]["namespace"] == "cert-manager"
+    assert ca["spec"]["issuerRef"] == {"name": f"{prefix}-selfsigned", "kind": "ClusterIssuer",
+                                       "group": "cert-manager.io"}
+    # A CA ClusterIssuer reads the CA's Secret from cert-manager's cluster resource namespace.
+    assert ca_issuer["metadata"]["name"] == f"{prefix}-ca" and ca_issuer["spec"] == {
+        "ca": {"secretName": ca["spec"]["secretName"]}}
+    service = f"{prefix}-redis"
+    assert redis["metadata"]["namespace"] == prefix and redis["spec"]["secretName"] == f"{prefix}-redis-tls"
+    assert redis["spec"]["dnsNames"] == [service, f"{service}.{prefix}", f"{service}.{prefix}.svc"]
+    assert redis["spec"]["issuerRef"] == {"name": f"{prefix}-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    assert redis["spec"]["usages"] == ["server auth"]
+    for cert in (ca, redis):  # Pulumi waits until cert-manager has issued it
+        assert cert["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+    certificate = run.one(CERTIFICATE, "redis")
+    assert certificate.urn in run.one(STATEFULSET).options["depends_on"]
+    assert run.one(ISSUER, "ca-issuer").urn in certificate.options["depends_on"]
+    assert run.one(CERTIFICATE, "ca").urn in run.one(ISSUER, "ca-issuer").options["depends_on"]
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_redis_clients_connect_over_tls_and_verify_the_server(runs, tier):
+    run = runs[tier]
+    prefix = f"berth-{TIERS[tier]}"
+    url = unwrap(run.one(SECRET, "app-env").inputs["stringData"])["REDIS_URL"]
+    assert url.startswith("rediss://") and url.endswith("?ssl_ca_certs=/etc/berth/redis-ca/ca.crt")
+    host = url.split("@", 1)[1].split(":", 1)[0]
+    assert host in run.one(CERTIFICATE, "redis").inputs["spec"]["dnsNames"]  # what redis-py checks the name against
+    job = run.one(JOB).inputs["spec"]["template"]["spec"]
+    for p, c in [(pod(run, s), container(run, s)) for s in ("api", "worker")] + [(job, job["containers"][0])]:
+        secret, mount = ca_files(p, c)["redis-ca"]
+        # The CA certificate only: the same Secret holds Redis's private key.
+        assert secret == {"secretName": f"{prefix}-redis-tls", "defaultMode": 0o444,
+                          "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+        assert mount == {"name": "redis-ca", "mountPath": "/etc/berth/redis-ca", "readOnly": True}
+
+
 def test_cloudnativepg_per_tier(runs):
     for tier, run in runs.items():
         prod = tier == "prod"
@@ -251,7 +304,15 @@ def test_redis_statefulset(runs, tier):
     ss = run.one(STATEFULSET).inputs["spec"]
     c = ss["template"]["spec"]["containers"][0]
     assert c["image"] == "redis:7.4.2-alpine" and ss["replicas"] == 1
-    assert '--requirepass "$(cat /etc/redis-auth/password)"' in c["command"][-1]
+    server = c["command"][-1]
+    assert '--requirepass "$(cat /etc/redis-auth/password)"' in server
+    # TLS on 6379 and no plain port; the certificate from its Secret; clients authenticate by password.
+    words = server.split()
+    flags = {w: words[i + 1] for i, w in enumerate(words[:-1]) if w.startswith("--")}
+    assert flags["--port"] == "0" and flags["--tls-port"] == "6379" and flags["--tls-auth-clients"] == "no"
+    assert (flags["--tls-cert-file"], flags["--tls-key-file"], flags["--tls-ca-cert-file"]) == (
+        "/etc/redis-tls/tls.crt", "/etc/redis-tls/tls.key", "/etc/redis-tls/ca.crt")
+    assert server.startswith("sha256sum /etc/redis-tls/tls.crt > /tmp/tls.crt.sha256 && exec redis-server ")
     assert "env" not in c  # the password is a read-only file from its Secret, not env
     password = run.one(SECRET, "redis")
     assert is_secret(password.inputs["stringData"]) and set(unwrap(password.inputs["stringData"])) == {"password"}
@@ -260,7 +321,12 @@ def test_redis_statefulset(runs, tier):
                                          volumes["auth"]["secret"]["secretName"], "defaultMode": 0o440}
     assert volumes["auth"]["secret"]["secretName"].startswith("redis-")
     assert {"name": "auth", "mountPath": "/etc/redis-auth", "readOnly": True} in c["volumeMounts"]
-    assert all(c[p]["exec"]["command"][-1].endswith("grep -q PONG") for p in ("startupProbe", "livenessProbe", "readinessProbe"))
+    ping = 'REDISCLI_AUTH="$(cat /etc/redis-auth/password)" redis-cli --tls --cacert /etc/redis-tls/ca.crt ping | grep -q PONG'
+    assert c["startupProbe"]["exec"]["command"][-1] == c["readinessProbe"]["exec"]["command"][-1] == ping
+    # Alive while it serves the certificate on disk: a renewed one restarts it, which loads it.
+    assert c["livenessProbe"]["exec"]["command"][-1] == f"sha256sum -c /tmp/tls.crt.sha256 >/dev/null 2>&1 && {ping}"
+    assert volumes["tls"]["secret"] == {"secretName": f"berth-{TIERS[tier]}-redis-tls", "defaultMode": 0o440}
+    assert {"name": "tls", "mountPath": "/etc/redis-tls", "readOnly": True} in c["volumeMounts"]
     assert c["securityContext"]["readOnlyRootFilesystem"] is True and c["securityContext"]["runAsUser"] == 10001
     claim = ss["volumeClaimTemplates"][0]["spec"]
     assert claim["resources"]["requests"]["storage"] == {"dev": "1Gi", "prod": "5Gi"}[tier]
@@ -279,7 +345,7 @@ def test_edge_tls_redirect_and_rate_limit(runs):
         assert notes["nginx.ingress.kubernetes.io/limit-rpm"] == "400"  # 2000 per 5 minutes
         assert ingress["spec"]["rules"] == [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix",
             "backend": {"service": {"name": f"{prefix}-api", "port": {"name": "http"}}}}]}}]
-        cert = run.one(CERTIFICATE).inputs["spec"]
+        cert = run.one(CERTIFICATE, "certificate").inputs["spec"]
         assert cert["dnsNames"] == [host] and cert["secretName"] == f"{prefix}-tls"
         assert cert["issuerRef"] == {"name": {"dev": "selfsigned", "prod": "letsencrypt-prod"}[tier],
                                      "kind": "ClusterIssuer", "group": "cert-manager.io"}

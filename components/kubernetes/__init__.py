@@ -47,6 +47,7 @@ class Settings(Model):
     require_tls: bool
     ingress_class: str = Field(pattern=SUBDOMAIN)
     cluster_issuer: str = Field(pattern=SUBDOMAIN)
+    cert_manager_namespace: str = Field(pattern=rf"^{LABEL}$")  # cert-manager's cluster resource namespace
     ingress_namespace: str = Field(pattern=rf"^{LABEL}$")
     ingress_pod_cidrs: tuple[str, ...] = Field(min_length=1)
     ingress_idle_timeout_seconds: int = Field(ge=1, le=3600)

@@ -55,6 +55,8 @@ PHYSICAL_NAMES = {
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": _subdomain(),
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _subdomain(),
     "kubernetes:cert-manager.io/v1:Certificate": _subdomain(),
+    # Cluster-scoped: unique in the whole cluster, which `<project>-<stack>-…` names make them.
+    "kubernetes:cert-manager.io/v1:ClusterIssuer": NameRule("metadata.name", 253, SUBDOMAIN, _SUBDOMAIN_RULE),
 }
 
 # Stack-level objects of the kinds a service also gets (Service, ServiceAccount, NetworkPolicy,

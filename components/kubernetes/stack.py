@@ -21,6 +21,7 @@ from components.kubernetes.namespace import Namespace, NamespaceArgs
 from components.kubernetes.network import Peer
 from components.kubernetes.pods import SecretFile, SecretRef
 from components.kubernetes.secrets import Secrets, SecretsArgs
+from components.kubernetes.tls import InternalCA, InternalCAArgs
 from components.kubernetes.workload import Workload, WorkloadArgs
 from infra.spec import ServiceSpec
 
@@ -63,13 +64,16 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
         peers.append(Peer(DATABASE_PORT, cidrs=settings.egress_cidrs))
     if spec.cache.enabled and settings.redis == "statefulset":
         resources = settings.redis_resources[spec.cache.size]
+        ca = InternalCA("internal-ca", InternalCAArgs(
+            prefix=spec.prefix, cert_manager_namespace=settings.cert_manager_namespace), top)
         cache = Cache("cache", CacheArgs(
             prefix=spec.prefix, namespace=ns, image=settings.redis_image, cpu=resources.cpu,
             memory=resources.memory, storage_gb=settings.redis_storage_gb, storage_class=settings.storage_class,
-            dns_namespace=settings.dns_namespace), opts())
+            dns_namespace=settings.dns_namespace, ca=ca), opts())
         values["REDIS_URL"] = cache.url
         peers.append(Peer(CACHE_PORT, pods=selector(spec.prefix, REDIS)))
         ready.append(cache)
+        files.append(cache.ca)
     elif spec.cache.enabled:
         values["REDIS_URL"] = external_cache
         peers.append(Peer(CACHE_PORT, cidrs=settings.egress_cidrs))
