@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -284,7 +285,9 @@ def test_cloudnativepg_per_tier(runs):
         spec = cluster.inputs["spec"]
         assert spec["instances"] == (3 if prod else 1)
         assert spec["storage"] == {"size": "50Gi" if prod else "20Gi"}
-        assert spec["imageName"] == "ghcr.io/cloudnative-pg/postgresql:16"
+        # CloudNativePG's `system` image of the spec's major (Barman Cloud, for the backups), by digest.
+        assert re.fullmatch(r"ghcr\.io/cloudnative-pg/postgresql:16\.\d+-\d+-system-bookworm@sha256:[0-9a-f]{64}",
+                            spec["imageName"]), spec["imageName"]
         assert spec["bootstrap"] == {"initdb": {"database": "app", "owner": "app"}}
         assert spec["enableSuperuserAccess"] is False
         assert spec["affinity"]["podAntiAffinityType"] == ("required" if prod else "preferred")
@@ -303,7 +306,8 @@ def test_redis_statefulset(runs, tier):
     run = runs[tier]
     ss = run.one(STATEFULSET).inputs["spec"]
     c = ss["template"]["spec"]["containers"][0]
-    assert c["image"] == "redis:7.4.2-alpine" and ss["replicas"] == 1
+    # The official image of cache.engine_version (7.0), by digest.
+    assert re.fullmatch(r"redis:7\.0\.\d+-alpine@sha256:[0-9a-f]{64}", c["image"]) and ss["replicas"] == 1
     server = c["command"][-1]
     assert '--requirepass "$(cat /etc/redis-auth/password)"' in server
     # TLS on 6379 and no plain port; the certificate from its Secret; clients authenticate by password.

@@ -39,7 +39,7 @@ class DatabaseArgs:
     namespace: pulumi.Input[str]
     spec: DatabaseSpec
     instances: int
-    image: str  # repository; the tag is the engine version
+    image: str  # for database.engine_version, pinned by digest (the tiers' postgres_images)
     cpu: float
     memory: int
     storage_class: Optional[str]
@@ -88,7 +88,7 @@ class Database(pulumi.ComponentResource):
             storage["storageClass"] = args.storage_class
         spec: dict[str, Any] = {
             "instances": args.instances,
-            "imageName": f"{args.image}:{db.engine_version}",
+            "imageName": args.image,
             "primaryUpdateStrategy": "unsupervised",
             "enableSuperuserAccess": False,
             "bootstrap": {"initdb": {"database": db.name, "owner": OWNER}},

@@ -49,7 +49,8 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
         resources = settings.postgres_resources[spec.database.size]
         database = Database("database", DatabaseArgs(
             prefix=spec.prefix, namespace=ns, spec=spec.database, instances=settings.postgres_instances,
-            image=settings.postgres_image, cpu=resources.cpu, memory=resources.memory,
+            image=settings.postgres_images[spec.database.engine_version.split(".")[0]], cpu=resources.cpu,
+            memory=resources.memory,
             storage_class=settings.storage_class, hard_anti_affinity=settings.spread,
             operator_namespace=settings.operator_namespace, monitoring_namespace=settings.monitoring_namespace,
             dns_namespace=settings.dns_namespace, backup_schedule=settings.backup_schedule,
