@@ -8,7 +8,7 @@ import re
 import pytest
 
 from infra.mocks import is_secret, masked, run_stack, unwrap
-from tests.k8s import (ACCOUNT, BACKUP, CERTIFICATE, CLUSTER, CONFIGMAP, DEPLOYMENT, HPA, INGRESS, ISSUER, JOB,
+from tests.k8s import (ACCOUNT, AM_CONFIG, BACKUP, CERTIFICATE, CLUSTER, CONFIGMAP, DEPLOYMENT, HPA, INGRESS, ISSUER, JOB,
                        MONITOR, NAMESPACE, PDB, POLICY, RULE, SECRET, SERVICE, STATEFULSET, TIERS, container, of, pod)
 
 
@@ -369,6 +369,8 @@ def test_alerts_from_the_spec_thresholds(runs, tier):
     prefix = f"berth-{TIERS[tier]}"
     for r in alerts.values():
         assert r["labels"]["berth_stack"] == prefix and r["labels"]["severity"] in ("critical", "warning")
+        # The operator routes an AlertmanagerConfig only alerts with its namespace; sum(…) keeps none.
+        assert r["labels"]["namespace"] == prefix
     err = alerts["api-error-rate"]
     assert err["expr"].endswith("> 10") and err["for"] == "5m" and 'status=~"5.."' in err["expr"]
     assert f'service="{prefix}-api"' in err["expr"]
@@ -389,6 +391,22 @@ def test_alerts_from_the_spec_thresholds(runs, tier):
     assert titles == ["Requests", "Errors (5xx)", "Response time", "api: CPU and memory (% of limit)",
                       "worker: CPU and memory (% of limit)", "Database connections"]
     assert [t["legendFormat"] for t in body["panels"][2]["targets"]] == ["p50", "p95", "p99"]
+
+
+def test_alerts_reach_the_stack_s_email_through_an_alertmanager_config(runs):
+    run = runs["prod"]
+    config = run.one(AM_CONFIG)
+    prefix = "berth-k8s-prod"
+    assert config.inputs["metadata"]["namespace"] == prefix and config.inputs["metadata"]["name"] == f"{prefix}-alerts"
+    # What the cluster's Alertmanager selects it by (alertmanagerConfigSelector), as the rules are.
+    assert config.inputs["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    spec = config.inputs["spec"]
+    route = spec["route"]
+    assert route["matchers"] == [{"name": "berth_stack", "value": prefix, "matchType": "="}]
+    assert {r["labels"]["berth_stack"] for r in run.one(RULE).inputs["spec"]["groups"][0]["rules"]} == {prefix}
+    assert route["receiver"] == "email" and route["groupBy"] == ["alertname", "berth_service"]
+    assert spec["receivers"] == [{"name": "email", "emailConfigs": [{"to": "oncall@example.com", "sendResolved": True}]}]
+    assert not runs["dev"].by_type(AM_CONFIG)  # no alerts.email in dev: the rules alert, nobody is told
 
 
 @pytest.mark.parametrize("tier", TIERS)
