@@ -1,13 +1,15 @@
 """The Redis the kubernetes target declares, run on this machine: the recorded server command and
 probes with a local redis-server, certificates made like the internal CA's (a CA, and a server
-certificate for the names the recorded Certificate lists), and the recorded REDIS_URL through the
-app's own client (app/store.py). Only the paths and the port are mapped to local ones.
+certificate for the names the recorded Certificate lists), and the recorded REDIS_URL through
+redis-py's `from_url`, as the app opens it (app/store.py; the asyncio and the sync client parse the
+URL alike). Only the paths and the port are mapped to local ones.
 
 Without redis-server the tests skip saying so; under CI=true (which installs it) they fail.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import shutil
 import socket
@@ -16,12 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
+import redis as redis_py
+import redis.asyncio as redis_asyncio
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from app.store import RedisStore
 from components.kubernetes import cache
 from infra.mocks import run_stack, unwrap
 from tests.k8s import CERTIFICATE, SECRET, STATEFULSET, skip_or_fail
@@ -136,7 +139,26 @@ def service_name_resolves_here(recorded, monkeypatch):
 
 def app_url(recorded, redis, scheme: str = "rediss") -> str:
     url = recorded["url"].replace(f":{cache.PORT}/", f":{redis.port}/").replace(cache.CA_DIR, str(redis.root / "app-ca"))
-    return url.replace("rediss://", f"{scheme}://", 1)
+    if scheme == "redis":  # plain: what a client without TLS would send (no TLS options either)
+        return url.replace("rediss://", "redis://", 1).split("?", 1)[0]
+    return url
+
+
+def roundtrip(url: str) -> list[str]:
+    """Set and get a key with both of redis-py's clients, each opened from the URL alone."""
+    sync = redis_py.Redis.from_url(url, socket_connect_timeout=3, decode_responses=True)
+    sync.set("berth-tls", "sync", ex=60)
+    got = [sync.get("berth-tls")]
+    sync.close()
+
+    async def with_asyncio() -> str:
+        client = redis_asyncio.Redis.from_url(url, socket_connect_timeout=3, decode_responses=True)
+        await client.set("berth-tls", "asyncio", ex=60)
+        value = await client.get("berth-tls")
+        await client.aclose()
+        return value
+
+    return got + [asyncio.run(with_asyncio())]
 
 
 def test_the_probes_pass_over_tls(redis):
@@ -144,19 +166,17 @@ def test_the_probes_pass_over_tls(redis):
 
 
 def test_the_app_connects_with_the_recorded_url_and_verifies_the_server(recorded, redis, service_name_resolves_here):
-    store = RedisStore(app_url(recorded, redis), timeout=3)
-    store.set("berth-tls", "yes", 60)
-    assert store.get("berth-tls") == "yes"
+    assert roundtrip(app_url(recorded, redis)) == ["sync", "asyncio"]
 
 
 def test_no_plain_connection_and_no_other_ca(recorded, redis, service_name_resolves_here, tmp_path):
-    with pytest.raises(Exception):
-        RedisStore(app_url(recorded, redis, scheme="redis"), timeout=3).get("berth-tls")
+    with pytest.raises(redis_py.ConnectionError):
+        roundtrip(app_url(recorded, redis, scheme="redis"))
     other = ec.generate_private_key(ec.SECP256R1())
     (tmp_path / "ca.crt").write_bytes(certificate("other CA", other, "other CA", other, ca=True))
     url = app_url(recorded, redis).replace(str(redis.root / "app-ca"), str(tmp_path))
-    with pytest.raises(Exception, match="certificate verify failed"):
-        RedisStore(url, timeout=3).get("berth-tls")
+    with pytest.raises(redis_py.ConnectionError, match="certificate verify failed"):
+        roundtrip(url)
 
 
 def test_a_renewed_certificate_fails_liveness_so_the_restart_loads_it(redis):
