@@ -158,7 +158,13 @@ def roundtrip(url: str) -> list[str]:
         await client.aclose()
         return value
 
-    return got + [asyncio.run(with_asyncio())]
+    # A loop of its own: asyncio.run would leave the thread without one, which the Pulumi runtime
+    # of later tests needs.
+    loop = asyncio.new_event_loop()
+    try:
+        return got + [loop.run_until_complete(with_asyncio())]
+    finally:
+        loop.close()
 
 
 def test_the_probes_pass_over_tls(redis):
