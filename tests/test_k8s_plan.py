@@ -253,8 +253,8 @@ def test_redis_certificate_from_the_stack_s_internal_ca(runs, tier):
     assert redis["spec"]["dnsNames"] == [service, f"{service}.{prefix}", f"{service}.{prefix}.svc"]
     assert redis["spec"]["issuerRef"] == {"name": f"{prefix}-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
     assert redis["spec"]["usages"] == ["server auth"]
-    for cert in (ca, redis):  # Pulumi waits until cert-manager has issued it
-        assert cert["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+    for obj in (selfsigned, ca, ca_issuer, redis):  # Pulumi waits until cert-manager says it is ready
+        assert obj["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
     certificate = run.one(CERTIFICATE, "redis")
     assert certificate.urn in run.one(STATEFULSET).options["depends_on"]
     assert run.one(ISSUER, "ca-issuer").urn in certificate.options["depends_on"]

@@ -122,8 +122,8 @@ class Settings(Model):
     def _images(cls, v: dict[str, str]) -> dict[str, str]:
         for major, image in v.items():
             if not re.fullmatch(r"\d+", major) or not IMAGE.match(image):
-                raise ValueError(f"Postgres majors to images, like \"16\": ghcr.io/cloudnative-pg/postgresql:16.…@sha256:…, "
-                                 f"found {major}: {image!r}")
+                raise ValueError("Postgres majors to images, like \"16\": "
+                                 f"ghcr.io/cloudnative-pg/postgresql:16.…@sha256:…, found {major}: {image!r}")
         return v
 
     @field_validator("backup_schedule")

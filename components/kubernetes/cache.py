@@ -118,7 +118,8 @@ class Cache(pulumi.ComponentResource):
                     }],
                     # Readable by the pod's group (fsGroup) only.
                     "volumes": [TMP_VOLUME,
-                                {"name": "auth", "secret": {"secretName": secret.metadata["name"], "defaultMode": 0o440}},
+                                {"name": "auth", "secret": {"secretName": secret.metadata["name"],
+                                                            "defaultMode": 0o440}},
                                 {"name": "tls", "secret": {"secretName": tls_secret, "defaultMode": 0o440}}],
                 }},
                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": storage}],

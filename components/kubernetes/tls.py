@@ -22,7 +22,8 @@ GROUP = "cert-manager.io"
 CA_DURATION = "87600h"  # ten years: every client trusts this certificate
 SERVER_DURATION = "8760h"  # a year, renewed a month before it ends
 SERVER_RENEW_BEFORE = "720h"
-# cert-manager reports a Certificate Ready once its Secret holds a valid certificate; Pulumi waits.
+# cert-manager reports a Certificate Ready once its Secret holds a valid certificate, an issuer once
+# it can sign; Pulumi waits for it before what depends on it.
 WAIT_READY = {"pulumi.com/waitFor": "condition=Ready"}
 
 
@@ -46,7 +47,7 @@ class InternalCA(pulumi.ComponentResource):
         meta_labels = labels(args.prefix, "internal-ca", "tls")
         selfsigned = k8s.apiextensions.CustomResource(
             "selfsigned-issuer", api_version=f"{GROUP}/v1", kind="ClusterIssuer",
-            metadata={"name": object_name(args.prefix, "selfsigned"), "labels": meta_labels},
+            metadata={"name": object_name(args.prefix, "selfsigned"), "labels": meta_labels, "annotations": WAIT_READY},
             spec={"selfSigned": {}}, opts=child)
         self.issuer_name = object_name(args.prefix, "ca")
         ca = k8s.apiextensions.CustomResource(
@@ -59,7 +60,7 @@ class InternalCA(pulumi.ComponentResource):
             opts=child)
         self.issuer = k8s.apiextensions.CustomResource(
             "ca-issuer", api_version=f"{GROUP}/v1", kind="ClusterIssuer",
-            metadata={"name": self.issuer_name, "labels": meta_labels},
+            metadata={"name": self.issuer_name, "labels": meta_labels, "annotations": WAIT_READY},
             spec={"ca": {"secretName": self.issuer_name}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ca]))
         self.register_outputs({"issuer": self.issuer_name})
