@@ -3,7 +3,8 @@
 - the policy pack (policies/), at the enforcement level of the stack's tier: one line per rule,
   and per finding;
 - the API-model checks of the stack's target, `infra/checks/<target>.py` `check(run)`: the same
-  code the tests run;
+  code the tests run; what it could not check (its `skipped(run)`) is a `skipped` line with the
+  reason, or a `failed` one under CI=true where CI has what the check needs;
 - a secret-leak scan: the stack's secret values (under mocks, the fake ones the run used for
   `secure:` config, plus every generated password) must not appear in any recorded input, option
   or output outside a Pulumi secret, nor in the printed plan.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
@@ -84,6 +86,12 @@ def api_model_lines(run: Run) -> Iterator[Line]:
         yield Line(PASSED, name, f"infra/checks/{target}.py")
     for problem in found:
         yield Line(FAILED, name, problem)
+    in_ci = os.environ.get("CI") == "true"
+    for skip in getattr(module, "skipped", lambda _: [])(run):
+        if skip.ci_must_run and in_ci:
+            yield Line(FAILED, name, f"{skip} (CI=true requires this check)")
+        else:
+            yield Line(SKIPPED, name, str(skip))
 
 
 # ------------------------------------------------------------------------------------------------

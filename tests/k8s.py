@@ -29,7 +29,9 @@ CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster"
 BACKUP = "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup"
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+AM_CONFIG = "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"
 CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
+ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 
 TWO_AND_TWO = {
     "api": {"kind": "web"},

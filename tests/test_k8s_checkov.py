@@ -28,8 +28,6 @@ ACCEPTED = {
     "CKV_K8S_8": (r"Deployment\..*-(worker|mailer)", "workers serve no HTTP, so there is no endpoint to probe; "
                   "a crashed worker exits and is restarted"),
     "CKV_K8S_9": (r"Deployment\..*-(worker|mailer)", "workers take no traffic, so readiness has no meaning"),
-    "CKV_K8S_43": (r"StatefulSet\..*-redis", "Redis is pinned by exact version tag in the tier "
-                   "(kubernetes.redis_image); set it to redis:…@sha256:… to pin the digest your registry serves"),
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 from infra.mocks import run_program, unwrap
 from tests.conftest import assert_refused_at
 from tests.k8s import (CLUSTER, DEPLOYMENT, INGRESS, JOB, PDB, RULE, SECRET, SERVICE, STATEFULSET, TWO_AND_TWO,
-                       config, container, of)
+                       config, container, of, pod)
 from tests.target_hooks import kubernetes as hook
 
 DIGEST = "ghcr.io/example/berth@sha256:" + "ab" * 32
@@ -54,12 +54,15 @@ def test_external_database_and_cache_come_from_pulumi_secrets():
     assert values["REDIS_URL"].startswith("mock-secret-external_redis_url-")
     env = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container(run, "api")["env"] if "valueFrom" in e}
     assert env == {"SECRET_KEY": "SECRET_KEY", "DATABASE_URL": "DATABASE_URL", "REDIS_URL": "REDIS_URL"}
+    # The external URLs say how to connect: no CA of the in-cluster servers, no libpq TLS defaults.
+    assert not {"PGSSLMODE", "PGSSLROOTCERT"} & {e["name"] for e in container(run, "api")["env"]}
+    assert [v["name"] for v in pod(run, "api")["volumes"]] == ["tmp"]
     assert run.one(JOB)  # migrations still run, against the external database
 
 
 def test_no_domain_in_dev_serves_plain_http_on_any_host():
     run = run_program("k8s-dev", config("k8s-dev", domain=None))
-    assert not run.by_type("kubernetes:cert-manager.io/v1:Certificate")
+    assert [r.name for r in run.by_type("kubernetes:cert-manager.io/v1:Certificate")] == ["ca", "redis"]  # Redis's own
     ingress = run.one(INGRESS).inputs
     assert "tls" not in ingress["spec"] and all("host" not in r for r in ingress["spec"]["rules"])
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "false"
@@ -114,12 +117,41 @@ BAD = [
      "kubernetes.ingres_class", "one of the keys"),
     ("k8s-dev", {"kubernetes": {"registry": "localhost:5001", "monitoring_labels": {"release": "a b"}}},
      "kubernetes.monitoring_labels", "Kubernetes labels"),
+    # The image is the version: what the spec says must be what runs.
+    ("k8s-dev", {"cache": {"engine_version": "7.2"}}, "kubernetes.redis_image", "states Redis 7.2"),
+    ("k8s-dev", {"kubernetes": {"registry": "localhost:5001", "redis_image": "redis:7.4.2-alpine"}},
+     "kubernetes.redis_image", "states Redis 7.0 (cache.engine_version)"),
+    ("k8s-dev", {"kubernetes": {"registry": "localhost:5001", "redis_image": "redis@sha256:" + "ab" * 32}},
+     "kubernetes.redis_image", "states Redis 7.0"),
+    ("k8s-dev", {"database": {"engine_version": "14"}}, "kubernetes.postgres_images", "an image for Postgres 14"),
+    ("k8s-dev", {"database": {"engine_version": "16.4"}}, "kubernetes.postgres_images", "states Postgres 16.4"),
+    ("k8s-dev", {"kubernetes": {"registry": "localhost:5001", "postgres_images": {
+        "16": "ghcr.io/cloudnative-pg/postgresql:17.11@sha256:" + "ab" * 32}}}, "kubernetes.postgres_images",
+     "states Postgres 16"),
+    ("k8s-dev", {"kubernetes": {"registry": "localhost:5001", "postgres_images": {"v16": "postgres:16"}}},
+     "kubernetes.postgres_images", "Postgres majors to images"),
 ]
 
 
 @pytest.mark.parametrize("stack,overrides,path,expected", BAD, ids=[f"{b[2]}:{i}" for i, b in enumerate(BAD)])
 def test_bad_kubernetes_config_is_refused_before_any_resource(stack, overrides, path, expected):
     assert_refused_at(stack, config(stack, **overrides), path, expected)
+
+
+@pytest.mark.parametrize("version,image", [("16", "ghcr.io/cloudnative-pg/postgresql:16.15-2026-system@sha256:x"),
+                                           ("16.15", "ghcr.io/cloudnative-pg/postgresql:16.15-2026-system"),
+                                           ("7.0", "registry:5000/mirror/redis:7.0.15-alpine@sha256:x")])
+def test_an_image_tagged_as_the_version(version, image):
+    from components.kubernetes import tagged_as
+    assert tagged_as(image, version)
+    assert not tagged_as(image, version + "1")  # 161 ≠ 16.15, 7.01 ≠ 7.0.15
+    assert not tagged_as(image.replace(f":{version.split('.')[0]}", ":9"), version)
+
+
+def test_another_postgres_major_takes_its_pinned_image():
+    run = run_program("k8s-dev", config("k8s-dev", database={"engine_version": "17"}))
+    image = run.one(CLUSTER).inputs["spec"]["imageName"]
+    assert image.startswith("ghcr.io/cloudnative-pg/postgresql:17.") and "@sha256:" in image
 
 
 def test_every_setting_is_documented_and_given_by_every_tier():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from infra.mocks import is_secret, masked, run_stack, unwrap
-from tests.k8s import (ACCOUNT, BACKUP, CERTIFICATE, CLUSTER, CONFIGMAP, DEPLOYMENT, HPA, INGRESS, JOB, MONITOR,
-                       NAMESPACE, PDB, POLICY, RULE, SECRET, SERVICE, STATEFULSET, TIERS, container, of, pod)
+from tests.k8s import (ACCOUNT, AM_CONFIG, BACKUP, CERTIFICATE, CLUSTER, CONFIGMAP, DEPLOYMENT, HPA, INGRESS, ISSUER, JOB,
+                       MONITOR, NAMESPACE, PDB, POLICY, RULE, SECRET, SERVICE, STATEFULSET, TIERS, container, of, pod)
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,12 @@ def test_namespace_enforces_restricted_pod_security_and_denies_by_default(runs):
         deny = run.one(POLICY, "default-deny").inputs
         assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
         names = {r.inputs["metadata"].get("namespace") for r in run.records
-                 if r.type.startswith("kubernetes:") and r.type != NAMESPACE}
+                 if r.type.startswith("kubernetes:") and r.type not in (NAMESPACE, ISSUER)
+                 and "berth:kubernetes:InternalCA::" not in r.parent}
         assert names == {ns["name"]}  # every object in the stack's namespace, none in `default`
+        # The internal CA: its issuers are cluster-wide, its certificate in cert-manager's namespace.
+        assert {r.inputs["metadata"].get("namespace") for r in run.by_type(ISSUER)} == {None}
+        assert run.one(CERTIFICATE, "ca").inputs["metadata"]["namespace"] == "cert-manager"
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -50,8 +55,8 @@ def test_deployment_per_service_from_the_spec(runs, tier):
         assert sec["seccompProfile"] == {"type": "RuntimeDefault"}
         p = pod(run, service)
         assert p["securityContext"]["runAsNonRoot"] is True and p["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
-        assert p["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
-        assert c["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+        assert p["volumes"][0] == {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
+        assert c["volumeMounts"][0] == {"name": "tmp", "mountPath": "/tmp"}
         assert p["automountServiceAccountToken"] is False and p["enableServiceLinks"] is False
         account = of(run, ACCOUNT, service).inputs
         assert account["automountServiceAccountToken"] is False
@@ -105,8 +110,8 @@ def test_env_plain_and_every_secret_by_reference(runs, tier):
             assert refs[key]["key"] == key and refs[key]["name"].startswith(secret_name)
         assert plain["ENVIRONMENT"] == {"dev": "development", "prod": "production"}[tier]
     redis_url = unwrap(secret.inputs["stringData"])["REDIS_URL"]
-    assert redis_url.startswith("redis://:mock-cache-password-") and redis_url.endswith(
-        f"@berth-{TIERS[tier]}-redis.berth-{TIERS[tier]}.svc:6379/0")
+    assert redis_url.startswith("rediss://:mock-cache-password-") and redis_url.endswith(
+        f"@berth-{TIERS[tier]}-redis.berth-{TIERS[tier]}.svc:6379/0?ssl_ca_certs=/etc/berth/redis-ca/ca.crt")
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -200,6 +205,79 @@ def test_migrations_job_named_after_the_release_gates_every_deployment(runs, tie
     assert cluster.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
 
 
+def ca_files(p: dict, c: dict) -> dict[str, tuple[dict, dict]]:
+    """Volume name → (its Secret source, its mount), for the pod's volumes from Secrets."""
+    mounts = {m["name"]: m for m in c["volumeMounts"]}
+    return {v["name"]: (v["secret"], mounts[v["name"]]) for v in p["volumes"] if "secret" in v}
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_database_clients_require_verified_tls(runs, tier):
+    run = runs[tier]
+    prefix = f"berth-{TIERS[tier]}"
+    assert run.one(CLUSTER).inputs["spec"]["postgresql"]["pg_hba"] == ["hostnossl all all all reject"]
+    job = run.one(JOB).inputs["spec"]["template"]["spec"]
+    for p, c in [(pod(run, s), container(run, s)) for s in ("api", "worker")] + [(job, job["containers"][0])]:
+        plain, refs = env_of(c)
+        # libpq's defaults for the operator's URL (which has no query): TLS, the server verified by name.
+        assert plain["PGSSLMODE"] == "verify-full" and plain["PGSSLROOTCERT"] == "/etc/berth/postgres-ca/ca.crt"
+        assert refs["DATABASE_URL"] == {"name": f"{prefix}-postgres-app", "key": "uri"}
+        secret, mount = ca_files(p, c)["postgres-ca"]
+        # Only the operator's CA certificate: not its key, which the same Secret holds.
+        assert secret == {"secretName": f"{prefix}-postgres-ca", "defaultMode": 0o444,
+                          "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+        assert mount == {"name": "postgres-ca", "mountPath": "/etc/berth/postgres-ca", "readOnly": True}
+
+
+def cert_chain(run) -> tuple[dict, dict, dict, dict]:
+    """The internal CA's self-signed issuer, CA certificate and CA issuer, and Redis's certificate."""
+    issuers = {r.name: r.inputs for r in run.by_type(ISSUER)}
+    return (issuers["selfsigned-issuer"], run.one(CERTIFICATE, "ca").inputs, issuers["ca-issuer"],
+            run.one(CERTIFICATE, "redis").inputs)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_redis_certificate_from_the_stack_s_internal_ca(runs, tier):
+    run = runs[tier]
+    prefix = f"berth-{TIERS[tier]}"
+    selfsigned, ca, ca_issuer, redis = cert_chain(run)
+    assert selfsigned["metadata"]["name"] == f"{prefix}-selfsigned" and selfsigned["spec"] == {"selfSigned": {}}
+    assert ca["spec"]["isCA"] is True and ca["metadata"]["namespace"] == "cert-manager"
+    assert ca["spec"]["issuerRef"] == {"name": f"{prefix}-selfsigned", "kind": "ClusterIssuer",
+                                       "group": "cert-manager.io"}
+    # A CA ClusterIssuer reads the CA's Secret from cert-manager's cluster resource namespace.
+    assert ca_issuer["metadata"]["name"] == f"{prefix}-ca" and ca_issuer["spec"] == {
+        "ca": {"secretName": ca["spec"]["secretName"]}}
+    service = f"{prefix}-redis"
+    assert redis["metadata"]["namespace"] == prefix and redis["spec"]["secretName"] == f"{prefix}-redis-tls"
+    assert redis["spec"]["dnsNames"] == [service, f"{service}.{prefix}", f"{service}.{prefix}.svc"]
+    assert redis["spec"]["issuerRef"] == {"name": f"{prefix}-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    assert redis["spec"]["usages"] == ["server auth"]
+    for obj in (selfsigned, ca, ca_issuer, redis):  # Pulumi waits until cert-manager says it is ready
+        assert obj["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+    certificate = run.one(CERTIFICATE, "redis")
+    assert certificate.urn in run.one(STATEFULSET).options["depends_on"]
+    assert run.one(ISSUER, "ca-issuer").urn in certificate.options["depends_on"]
+    assert run.one(CERTIFICATE, "ca").urn in run.one(ISSUER, "ca-issuer").options["depends_on"]
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_redis_clients_connect_over_tls_and_verify_the_server(runs, tier):
+    run = runs[tier]
+    prefix = f"berth-{TIERS[tier]}"
+    url = unwrap(run.one(SECRET, "app-env").inputs["stringData"])["REDIS_URL"]
+    assert url.startswith("rediss://") and url.endswith("?ssl_ca_certs=/etc/berth/redis-ca/ca.crt")
+    host = url.split("@", 1)[1].split(":", 1)[0]
+    assert host in run.one(CERTIFICATE, "redis").inputs["spec"]["dnsNames"]  # what redis-py checks the name against
+    job = run.one(JOB).inputs["spec"]["template"]["spec"]
+    for p, c in [(pod(run, s), container(run, s)) for s in ("api", "worker")] + [(job, job["containers"][0])]:
+        secret, mount = ca_files(p, c)["redis-ca"]
+        # The CA certificate only: the same Secret holds Redis's private key.
+        assert secret == {"secretName": f"{prefix}-redis-tls", "defaultMode": 0o444,
+                          "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+        assert mount == {"name": "redis-ca", "mountPath": "/etc/berth/redis-ca", "readOnly": True}
+
+
 def test_cloudnativepg_per_tier(runs):
     for tier, run in runs.items():
         prod = tier == "prod"
@@ -207,7 +285,9 @@ def test_cloudnativepg_per_tier(runs):
         spec = cluster.inputs["spec"]
         assert spec["instances"] == (3 if prod else 1)
         assert spec["storage"] == {"size": "50Gi" if prod else "20Gi"}
-        assert spec["imageName"] == "ghcr.io/cloudnative-pg/postgresql:16"
+        # CloudNativePG's `system` image of the spec's major (Barman Cloud, for the backups), by digest.
+        assert re.fullmatch(r"ghcr\.io/cloudnative-pg/postgresql:16\.\d+-\d+-system-bookworm@sha256:[0-9a-f]{64}",
+                            spec["imageName"]), spec["imageName"]
         assert spec["bootstrap"] == {"initdb": {"database": "app", "owner": "app"}}
         assert spec["enableSuperuserAccess"] is False
         assert spec["affinity"]["podAntiAffinityType"] == ("required" if prod else "preferred")
@@ -226,8 +306,17 @@ def test_redis_statefulset(runs, tier):
     run = runs[tier]
     ss = run.one(STATEFULSET).inputs["spec"]
     c = ss["template"]["spec"]["containers"][0]
-    assert c["image"] == "redis:7.4.2-alpine" and ss["replicas"] == 1
-    assert '--requirepass "$(cat /etc/redis-auth/password)"' in c["command"][-1]
+    # The official image of cache.engine_version (7.0), by digest.
+    assert re.fullmatch(r"redis:7\.0\.\d+-alpine@sha256:[0-9a-f]{64}", c["image"]) and ss["replicas"] == 1
+    server = c["command"][-1]
+    assert '--requirepass "$(cat /etc/redis-auth/password)"' in server
+    # TLS on 6379 and no plain port; the certificate from its Secret; clients authenticate by password.
+    words = server.split()
+    flags = {w: words[i + 1] for i, w in enumerate(words[:-1]) if w.startswith("--")}
+    assert flags["--port"] == "0" and flags["--tls-port"] == "6379" and flags["--tls-auth-clients"] == "no"
+    assert (flags["--tls-cert-file"], flags["--tls-key-file"], flags["--tls-ca-cert-file"]) == (
+        "/etc/redis-tls/tls.crt", "/etc/redis-tls/tls.key", "/etc/redis-tls/ca.crt")
+    assert server.startswith("sha256sum /etc/redis-tls/tls.crt > /tmp/tls.crt.sha256 && exec redis-server ")
     assert "env" not in c  # the password is a read-only file from its Secret, not env
     password = run.one(SECRET, "redis")
     assert is_secret(password.inputs["stringData"]) and set(unwrap(password.inputs["stringData"])) == {"password"}
@@ -236,7 +325,12 @@ def test_redis_statefulset(runs, tier):
                                          volumes["auth"]["secret"]["secretName"], "defaultMode": 0o440}
     assert volumes["auth"]["secret"]["secretName"].startswith("redis-")
     assert {"name": "auth", "mountPath": "/etc/redis-auth", "readOnly": True} in c["volumeMounts"]
-    assert all(c[p]["exec"]["command"][-1].endswith("grep -q PONG") for p in ("startupProbe", "livenessProbe", "readinessProbe"))
+    ping = 'REDISCLI_AUTH="$(cat /etc/redis-auth/password)" redis-cli --tls --cacert /etc/redis-tls/ca.crt ping | grep -q PONG'
+    assert c["startupProbe"]["exec"]["command"][-1] == c["readinessProbe"]["exec"]["command"][-1] == ping
+    # Alive while it serves the certificate on disk: a renewed one restarts it, which loads it.
+    assert c["livenessProbe"]["exec"]["command"][-1] == f"sha256sum -c /tmp/tls.crt.sha256 >/dev/null 2>&1 && {ping}"
+    assert volumes["tls"]["secret"] == {"secretName": f"berth-{TIERS[tier]}-redis-tls", "defaultMode": 0o440}
+    assert {"name": "tls", "mountPath": "/etc/redis-tls", "readOnly": True} in c["volumeMounts"]
     assert c["securityContext"]["readOnlyRootFilesystem"] is True and c["securityContext"]["runAsUser"] == 10001
     claim = ss["volumeClaimTemplates"][0]["spec"]
     assert claim["resources"]["requests"]["storage"] == {"dev": "1Gi", "prod": "5Gi"}[tier]
@@ -255,7 +349,7 @@ def test_edge_tls_redirect_and_rate_limit(runs):
         assert notes["nginx.ingress.kubernetes.io/limit-rpm"] == "400"  # 2000 per 5 minutes
         assert ingress["spec"]["rules"] == [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix",
             "backend": {"service": {"name": f"{prefix}-api", "port": {"name": "http"}}}}]}}]
-        cert = run.one(CERTIFICATE).inputs["spec"]
+        cert = run.one(CERTIFICATE, "certificate").inputs["spec"]
         assert cert["dnsNames"] == [host] and cert["secretName"] == f"{prefix}-tls"
         assert cert["issuerRef"] == {"name": {"dev": "selfsigned", "prod": "letsencrypt-prod"}[tier],
                                      "kind": "ClusterIssuer", "group": "cert-manager.io"}
@@ -275,6 +369,8 @@ def test_alerts_from_the_spec_thresholds(runs, tier):
     prefix = f"berth-{TIERS[tier]}"
     for r in alerts.values():
         assert r["labels"]["berth_stack"] == prefix and r["labels"]["severity"] in ("critical", "warning")
+        # The operator routes an AlertmanagerConfig only alerts with its namespace; sum(…) keeps none.
+        assert r["labels"]["namespace"] == prefix
     err = alerts["api-error-rate"]
     assert err["expr"].endswith("> 10") and err["for"] == "5m" and 'status=~"5.."' in err["expr"]
     assert f'service="{prefix}-api"' in err["expr"]
@@ -295,6 +391,22 @@ def test_alerts_from_the_spec_thresholds(runs, tier):
     assert titles == ["Requests", "Errors (5xx)", "Response time", "api: CPU and memory (% of limit)",
                       "worker: CPU and memory (% of limit)", "Database connections"]
     assert [t["legendFormat"] for t in body["panels"][2]["targets"]] == ["p50", "p95", "p99"]
+
+
+def test_alerts_reach_the_stack_s_email_through_an_alertmanager_config(runs):
+    run = runs["prod"]
+    config = run.one(AM_CONFIG)
+    prefix = "berth-k8s-prod"
+    assert config.inputs["metadata"]["namespace"] == prefix and config.inputs["metadata"]["name"] == f"{prefix}-alerts"
+    # What the cluster's Alertmanager selects it by (alertmanagerConfigSelector), as the rules are.
+    assert config.inputs["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    spec = config.inputs["spec"]
+    route = spec["route"]
+    assert route["matchers"] == [{"name": "berth_stack", "value": prefix, "matchType": "="}]
+    assert {r["labels"]["berth_stack"] for r in run.one(RULE).inputs["spec"]["groups"][0]["rules"]} == {prefix}
+    assert route["receiver"] == "email" and route["groupBy"] == ["alertname", "berth_service"]
+    assert spec["receivers"] == [{"name": "email", "emailConfigs": [{"to": "oncall@example.com", "sendResolved": True}]}]
+    assert not runs["dev"].by_type(AM_CONFIG)  # no alerts.email in dev: the rules alert, nobody is told
 
 
 @pytest.mark.parametrize("tier", TIERS)

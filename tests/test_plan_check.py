@@ -161,3 +161,22 @@ def test_api_model_is_skipped_with_a_reason_where_a_target_has_none() -> None:
     run = mocks.run_stack("local")
     assert [str(line) for line in check.api_model_lines(run)] == [
         "skipped  api-model docker: no infra/checks/docker.py for target docker yet"]
+
+
+
+def test_api_model_says_what_it_could_not_check_and_ci_fails_it(monkeypatch, tmp_path) -> None:
+    from infra.checks import kubernetes as k8s_checks
+    run = mocks.run_stack("k8s-dev")
+    custom = [r.inputs for r in run.records if r.custom and r.type.startswith("kubernetes:")
+              and not k8s_checks.is_builtin(r.inputs.get("apiVersion", "v1"))]
+    kinds = ", ".join(sorted({obj["kind"] for obj in custom}))
+    monkeypatch.setattr(k8s_checks, "CRD_DIR", tmp_path)  # a worktree without ../shared/crds
+    monkeypatch.delenv("CI", raising=False)
+    lines = list(check.api_model_lines(run))
+    assert [line.status for line in lines] == ["passed", "skipped"]  # the built-in kinds still validate
+    assert lines[1].detail.startswith(f"{len(custom)} custom resources ({kinds}): not validated: "
+                                      f"no CustomResourceDefinitions in {tmp_path}")
+    monkeypatch.setenv("CI", "true")
+    lines = list(check.api_model_lines(run))
+    assert [line.status for line in lines] == ["passed", "failed"]
+    assert lines[1].detail.endswith("(CI=true requires this check)")

@@ -18,9 +18,13 @@ def postgres_url(
 
 
 def redis_url(
-    password: Optional[pulumi.Input[str]], host: pulumi.Input[str], port: pulumi.Input[int], tls: bool = False
+    password: Optional[pulumi.Input[str]], host: pulumi.Input[str], port: pulumi.Input[int], tls: bool = False,
+    ca_file: Optional[str] = None,
 ) -> pulumi.Output[str]:
-    scheme = "rediss" if tls else "redis"
+    """`ca_file`: TLS, the server verified with the CA certificate at that path (redis-py's
+    `ssl_ca_certs`, which `from_url` reads from the query)."""
+    scheme = "rediss" if tls or ca_file else "redis"
+    query = f"?ssl_ca_certs={ca_file}" if ca_file else ""
     if password is None:
-        return pulumi.Output.secret(pulumi.Output.format("{0}://{1}:{2}/0", scheme, host, port))
-    return pulumi.Output.secret(pulumi.Output.format("{0}://:{1}@{2}:{3}/0", scheme, password, host, port))
+        return pulumi.Output.secret(pulumi.Output.format("{0}://{1}:{2}/0{3}", scheme, host, port, query))
+    return pulumi.Output.secret(pulumi.Output.format("{0}://:{1}@{2}:{3}/0{4}", scheme, password, host, port, query))

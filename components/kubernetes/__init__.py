@@ -28,6 +28,19 @@ LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 # A six-field cron (seconds first), as CloudNativePG's ScheduledBackup reads it.
 CRON6 = re.compile(r"^(\S+\s+){5}\S+$")
+IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
+
+
+def image_tag(image: str) -> Optional[str]:
+    """`16.15-…` of `ghcr.io/cloudnative-pg/postgresql:16.15-…@sha256:…` (None without a tag)."""
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+def tagged_as(image: str, version: str) -> bool:
+    """The image's tag states this version: `7.0` for `redis:7.0.15-alpine@…`, not for `7.4.2`."""
+    tag = image_tag(image)
+    return tag is not None and re.match(rf"{re.escape(version)}(?![0-9])", tag) is not None
 
 
 class Resources(Model):
@@ -47,6 +60,7 @@ class Settings(Model):
     require_tls: bool
     ingress_class: str = Field(pattern=SUBDOMAIN)
     cluster_issuer: str = Field(pattern=SUBDOMAIN)
+    cert_manager_namespace: str = Field(pattern=rf"^{LABEL}$")  # cert-manager's cluster resource namespace
     ingress_namespace: str = Field(pattern=rf"^{LABEL}$")
     ingress_pod_cidrs: tuple[str, ...] = Field(min_length=1)
     ingress_idle_timeout_seconds: int = Field(ge=1, le=3600)
@@ -64,7 +78,7 @@ class Settings(Model):
     migration_timeout_seconds: int = Field(ge=30, le=86400)
     postgres: Literal["cloudnativepg", "external"]
     postgres_instances: int = Field(ge=1, le=9)
-    postgres_image: str = Field(pattern=r"^[a-z0-9][a-z0-9._/:-]*$")
+    postgres_images: dict[str, str]  # Postgres major → image (pinned by digest in the tiers)
     postgres_resources: dict[Size, Resources]
     operator_namespace: str = Field(pattern=rf"^{LABEL}$")
     storage_class: Optional[str] = Field(default=None, pattern=SUBDOMAIN)
@@ -73,7 +87,7 @@ class Settings(Model):
     backup_endpoint_url: Optional[str] = Field(default=None, pattern=r"^https?://\S+$")
     backup_credentials_secret: Optional[str] = Field(default=None, pattern=SUBDOMAIN)
     redis: Literal["statefulset", "external"]
-    redis_image: str = Field(pattern=r"^[a-z0-9][a-z0-9._/:@-]*$")
+    redis_image: str = Field(pattern=r"^[a-z0-9][a-z0-9._/:@-]*$")  # its tag names cache.engine_version
     redis_resources: dict[Size, Resources]
     redis_storage_gb: int = Field(ge=1, le=16384)
 
@@ -101,6 +115,15 @@ class Settings(Model):
         for name in v:
             if not re.match(SUBDOMAIN, name):
                 raise ValueError(f"Secret names (RFC 1123 subdomains), found {name!r}")
+        return v
+
+    @field_validator("postgres_images")
+    @classmethod
+    def _images(cls, v: dict[str, str]) -> dict[str, str]:
+        for major, image in v.items():
+            if not re.fullmatch(r"\d+", major) or not IMAGE.match(image):
+                raise ValueError("Postgres majors to images, like \"16\": "
+                                 f"ghcr.io/cloudnative-pg/postgresql:16.…@sha256:…, found {major}: {image!r}")
         return v
 
     @field_validator("backup_schedule")
@@ -151,6 +174,15 @@ def check(spec: ServiceSpec) -> list[Problem]:
                                 "need time after the pause", str(settings.termination_grace_seconds)))
     database = spec.database.enabled
     if database and settings.postgres == "cloudnativepg":
+        version = spec.database.engine_version
+        image = settings.postgres_images.get(version.split(".")[0])
+        if image is None:
+            problems.append(Problem("kubernetes.postgres_images", f"an image for Postgres {version} "
+                                    "(database.engine_version)", ", ".join(sorted(settings.postgres_images)) or "none"))
+        elif not tagged_as(image, version):
+            problems.append(Problem("kubernetes.postgres_images", f"an image whose tag states Postgres {version} "
+                                    "(database.engine_version), like ghcr.io/cloudnative-pg/postgresql:"
+                                    f"{version}…@sha256:…", image))
         if spec.database.size not in settings.postgres_resources:
             problems.append(Problem("kubernetes.postgres_resources", f"resources for size {spec.database.size}",
                                     "none"))
@@ -168,8 +200,14 @@ def check(spec: ServiceSpec) -> list[Problem]:
     if external and not settings.egress_cidrs:
         problems.append(Problem("kubernetes.egress_cidrs", f"the ranges the external {' and '.join(external)} "
                                 "are in (the pods' egress is denied elsewhere)", "none"))
-    if spec.cache.enabled and settings.redis == "statefulset" and spec.cache.size not in settings.redis_resources:
-        problems.append(Problem("kubernetes.redis_resources", f"resources for size {spec.cache.size}", "none"))
+    if spec.cache.enabled and settings.redis == "statefulset":
+        if spec.cache.size not in settings.redis_resources:
+            problems.append(Problem("kubernetes.redis_resources", f"resources for size {spec.cache.size}", "none"))
+        # The image is the version: the tiers' cache.engine_version must be what runs.
+        if not tagged_as(settings.redis_image, spec.cache.engine_version):
+            problems.append(Problem("kubernetes.redis_image", f"an image whose tag states Redis "
+                                    f"{spec.cache.engine_version} (cache.engine_version), like "
+                                    f"redis:{spec.cache.engine_version}.…-alpine@sha256:…", settings.redis_image))
     if spec.cache.enabled and settings.redis == "external" and EXTERNAL_REDIS_URL not in spec.secrets:
         problems.append(Problem("secrets", f"{EXTERNAL_REDIS_URL} listed (the external Redis's URL, "
                                 "set with pulumi config set --secret)", "no such secret"))

@@ -1,9 +1,12 @@
 """Alerting with the Prometheus operator: a ServiceMonitor for the web services' `/metrics`, a
-PrometheusRule with the alerts the other targets have (the same spec thresholds), and a Grafana
-dashboard ConfigMap (picked up by the Grafana sidecar's label) with the clouds' dashboard panels.
+PrometheusRule with the alerts the other targets have (the same spec thresholds), an
+AlertmanagerConfig that sends them to `alerts.email`, and a Grafana dashboard ConfigMap (picked up
+by the Grafana sidecar's label) with the clouds' dashboard panels.
 
-Every alert carries `berth_stack: <project>-<stack>` and `berth_service`, the labels an Alertmanager
-route matches on (docs/targets/kubernetes.md).
+Every alert carries `berth_stack: <project>-<stack>` (what the AlertmanagerConfig's route matches),
+`berth_service`, and `namespace`: the operator confines an AlertmanagerConfig's route to alerts of
+its own namespace, and an aggregated expression (`sum(…)`) keeps no label of its own.
+SMTP is the cluster's Alertmanager's global configuration (docs/targets/kubernetes.md).
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ class Alerts(pulumi.ComponentResource):
         def alert(key: str, service: Optional[str], expr: str, wait: str, severity: str, summary: str) -> None:
             self.rules[key] = {
                 "alert": key, "expr": expr, "for": wait,
-                "labels": {"severity": severity, "berth_stack": args.prefix,
+                "labels": {"severity": severity, "berth_stack": args.prefix, "namespace": ns,
                            **({"berth_service": service} if service else {})},
                 "annotations": {"summary": summary, "description": f"{args.prefix}: {summary}"},
             }
@@ -131,6 +134,11 @@ class Alerts(pulumi.ComponentResource):
             metadata={"name": object_name(args.prefix, "alerts"), "namespace": ns, "labels": meta_labels},
             spec={"groups": [{"name": args.prefix, "rules": list(self.rules.values())}]},
             opts=child)
+        if a.email:
+            k8s.apiextensions.CustomResource(
+                "alertmanager-config", api_version="monitoring.coreos.com/v1alpha1", kind="AlertmanagerConfig",
+                metadata={"name": object_name(args.prefix, "alerts"), "namespace": ns, "labels": meta_labels},
+                spec=notification(args.prefix, a.email), opts=child)
         k8s.core.v1.ConfigMap(
             "dashboard",
             metadata={"name": object_name(args.prefix, "dashboard"), "namespace": args.dashboard_namespace,
@@ -138,6 +146,17 @@ class Alerts(pulumi.ComponentResource):
             data={f"{args.prefix}.json": json.dumps(dashboard(args), sort_keys=True)},
             opts=child)
         self.register_outputs({"alerts": sorted(self.rules)})
+
+
+def notification(stack: str, email: str) -> dict[str, Any]:
+    """The stack's alerts, grouped per alert and service, to one email receiver (SMTP: Alertmanager's
+    global `smtp_*` settings); resolved ones too, and a reminder every 4 hours while one fires."""
+    return {
+        "route": {"receiver": "email", "groupBy": ["alertname", "berth_service"],
+                  "groupWait": "30s", "groupInterval": "5m", "repeatInterval": "4h",
+                  "matchers": [{"name": "berth_stack", "value": stack, "matchType": "="}]},
+        "receivers": [{"name": "email", "emailConfigs": [{"to": email, "sendResolved": True}]}],
+    }
 
 
 def dashboard(args: AlertsArgs) -> dict[str, Any]:

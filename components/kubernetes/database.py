@@ -3,6 +3,12 @@ to an object store where the tier schedules one, and the NetworkPolicy its pods 
 
 The operator creates the `<cluster>-app` Secret (user `app`, a generated password); the app reads
 `DATABASE_URL` from its `uri` key, so the password never passes through Pulumi.
+
+TLS only: `pg_hba` rejects every connection without it. The operator's `uri` carries no query, and
+adding `?sslmode=…` would take the password through Pulumi, so the clients get libpq's own
+defaults instead (`PGSSLMODE=verify-full`, `PGSSLROOTCERT`: the operator's CA, `<cluster>-ca`,
+key `ca.crt`, mounted as a file), which psycopg reads for every connection the URL opens. The
+operator's server certificate names `<cluster>-rw.<namespace>`, the host in `uri`.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import pulumi_kubernetes as k8s
 
 from components.kubernetes.names import POSTGRES, labels, object_name
 from components.kubernetes.network import app_pods, dns, from_namespace, from_pods
-from components.kubernetes.pods import SecretRef, resources
+from components.kubernetes.pods import SecretFile, SecretRef, resources
 from infra.spec import Database as DatabaseSpec
 
 PORT = 5432
@@ -23,6 +29,8 @@ STATUS_PORT = 8000  # the instance manager's status endpoint, which the operator
 METRICS_PORT = 9187
 CLUSTER_LABEL = "cnpg.io/cluster"  # on every pod of a Cluster
 OWNER = "app"
+TLS_ONLY = "hostnossl all all all reject"  # CloudNativePG puts it before its own `host all all all` rule
+CA_DIR = "/etc/berth/postgres-ca"
 
 
 @dataclass
@@ -31,7 +39,7 @@ class DatabaseArgs:
     namespace: pulumi.Input[str]
     spec: DatabaseSpec
     instances: int
-    image: str  # repository; the tag is the engine version
+    image: str  # for database.engine_version, pinned by digest (the tiers' postgres_images)
     cpu: float
     memory: int
     storage_class: Optional[str]
@@ -48,6 +56,8 @@ class DatabaseArgs:
 class Database(pulumi.ComponentResource):
     cluster: k8s.apiextensions.CustomResource
     url: SecretRef
+    ca: SecretFile  # the operator's CA certificate, for the clients to verify the server with
+    client_env: dict[str, str]  # what makes every client connection verified TLS
     name: str  # the Cluster's name
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None):
@@ -78,10 +88,11 @@ class Database(pulumi.ComponentResource):
             storage["storageClass"] = args.storage_class
         spec: dict[str, Any] = {
             "instances": args.instances,
-            "imageName": f"{args.image}:{db.engine_version}",
+            "imageName": args.image,
             "primaryUpdateStrategy": "unsupervised",
             "enableSuperuserAccess": False,
             "bootstrap": {"initdb": {"database": db.name, "owner": OWNER}},
+            "postgresql": {"pg_hba": [TLS_ONLY]},
             "storage": storage,
             "resources": resources(args.cpu, args.memory),
             "affinity": {"enablePodAntiAffinity": True, "topologyKey": "kubernetes.io/hostname",
@@ -114,4 +125,6 @@ class Database(pulumi.ComponentResource):
                       "method": "barmanObjectStore", "backupOwnerReference": "self", "immediate": True},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]))
         self.url = SecretRef(f"{self.name}-app", "uri")
+        self.ca = SecretFile("postgres-ca", f"{self.name}-ca", "ca.crt", CA_DIR)
+        self.client_env = {"PGSSLMODE": "verify-full", "PGSSLROOTCERT": self.ca.path}
         self.register_outputs({"cluster": self.name})

@@ -16,7 +16,8 @@ import pulumi_kubernetes as k8s
 
 from components.kubernetes.names import MIGRATE, labels, object_name, selector
 from components.kubernetes.network import Peer, egress_rules
-from components.kubernetes.pods import TMP_MOUNT, TMP_VOLUME, SecretRef, container_security, env, pod_security, resources
+from components.kubernetes.pods import (SecretFile, SecretRef, container_security, env, mounts, pod_security,
+                                        resources, volumes)
 
 RELEASE_HASH_LEN = 10  # `<prefix>-migrate-<hash>` ≤ 27 + 9 + 10 = 46 characters
 COMPONENT = "migrations"
@@ -42,6 +43,7 @@ class MigrationsArgs:
     dns_namespace: str
     peers: list[Peer]
     https_cidrs: tuple[str, ...]
+    files: Sequence[SecretFile] = ()  # the CA certificates of the database and cache
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
@@ -72,12 +74,12 @@ class Migrations(pulumi.ComponentResource):
                 "template": {"metadata": {"labels": pod_labels}, "spec": {
                     "restartPolicy": "Never", "serviceAccountName": account.metadata["name"],
                     "automountServiceAccountToken": False, "enableServiceLinks": False,
-                    "securityContext": pod_security(), "volumes": [TMP_VOLUME],
+                    "securityContext": pod_security(), "volumes": volumes(args.files),
                     "containers": [{
                         "name": MIGRATE, "image": args.image, "imagePullPolicy": "Always",
                         "command": list(args.command), "env": env(args.env, args.secrets),
                         "resources": resources(args.cpu, args.memory), "securityContext": container_security(),
-                        "volumeMounts": [TMP_MOUNT],
+                        "volumeMounts": mounts(args.files),
                     }],
                 }},
             },

@@ -54,7 +54,10 @@ PHYSICAL_NAMES = {
     "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup": _subdomain(),
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": _subdomain(),
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _subdomain(),
+    "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig": _subdomain(),
     "kubernetes:cert-manager.io/v1:Certificate": _subdomain(),
+    # Cluster-scoped: unique in the whole cluster, which `<project>-<stack>-…` names make them.
+    "kubernetes:cert-manager.io/v1:ClusterIssuer": NameRule("metadata.name", 253, SUBDOMAIN, _SUBDOMAIN_RULE),
 }
 
 # Stack-level objects of the kinds a service also gets (Service, ServiceAccount, NetworkPolicy,

@@ -4,7 +4,7 @@ read-only root filesystem, resources in Kubernetes units, and env from plain val
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 
@@ -26,6 +26,37 @@ def container_security() -> dict[str, Any]:
 
 TMP_VOLUME = {"name": "tmp", "emptyDir": {"sizeLimit": TMP_LIMIT}}
 TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """One key of a Secret as a read-only file in a pod (a CA certificate the app trusts). Only
+    that key is projected: a Secret that also holds a private key does not hand it to the pod."""
+
+    volume: str
+    secret: pulumi.Input[str]
+    key: str
+    directory: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.directory}/{self.key}"
+
+    def volume_spec(self) -> dict[str, Any]:
+        return {"name": self.volume, "secret": {"secretName": self.secret, "defaultMode": 0o444,
+                                                "items": [{"key": self.key, "path": self.key}]}}
+
+    def mount(self) -> dict[str, Any]:
+        return {"name": self.volume, "mountPath": self.directory, "readOnly": True}
+
+
+def volumes(files: Sequence[SecretFile]) -> list[dict[str, Any]]:
+    """An app pod's volumes: its /tmp and the files it reads from Secrets."""
+    return [TMP_VOLUME, *(f.volume_spec() for f in files)]
+
+
+def mounts(files: Sequence[SecretFile]) -> list[dict[str, Any]]:
+    return [TMP_MOUNT, *(f.mount() for f in files)]
 
 
 def resources(cpu: float, memory_mib: int) -> dict[str, Any]:

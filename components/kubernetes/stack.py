@@ -19,8 +19,9 @@ from components.kubernetes.migrations import Migrations, MigrationsArgs
 from components.kubernetes.names import REDIS, selector
 from components.kubernetes.namespace import Namespace, NamespaceArgs
 from components.kubernetes.network import Peer
-from components.kubernetes.pods import SecretRef
+from components.kubernetes.pods import SecretFile, SecretRef
 from components.kubernetes.secrets import Secrets, SecretsArgs
+from components.kubernetes.tls import InternalCA, InternalCAArgs
 from components.kubernetes.workload import Workload, WorkloadArgs
 from infra.spec import ServiceSpec
 
@@ -41,12 +42,15 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
     external_db, external_cache = values.pop(EXTERNAL_DATABASE_URL, None), values.pop(EXTERNAL_REDIS_URL, None)
     peers: list[Peer] = []
     ready: list[pulumi.Resource] = []
+    files: list[SecretFile] = []  # CA certificates every app pod mounts
+    client_env: dict[str, str] = {}  # what makes the app's connections verified TLS
     database = None
     if spec.database.enabled and settings.postgres == "cloudnativepg":
         resources = settings.postgres_resources[spec.database.size]
         database = Database("database", DatabaseArgs(
             prefix=spec.prefix, namespace=ns, spec=spec.database, instances=settings.postgres_instances,
-            image=settings.postgres_image, cpu=resources.cpu, memory=resources.memory,
+            image=settings.postgres_images[spec.database.engine_version.split(".")[0]], cpu=resources.cpu,
+            memory=resources.memory,
             storage_class=settings.storage_class, hard_anti_affinity=settings.spread,
             operator_namespace=settings.operator_namespace, monitoring_namespace=settings.monitoring_namespace,
             dns_namespace=settings.dns_namespace, backup_schedule=settings.backup_schedule,
@@ -54,18 +58,23 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
             backup_credentials_secret=settings.backup_credentials_secret), opts())
         peers.append(Peer(DATABASE_PORT, pods={CLUSTER_LABEL: database.name}))
         ready.append(database)
+        files.append(database.ca)
+        client_env.update(database.client_env)
     elif spec.database.enabled:
         values["DATABASE_URL"] = external_db
         peers.append(Peer(DATABASE_PORT, cidrs=settings.egress_cidrs))
     if spec.cache.enabled and settings.redis == "statefulset":
         resources = settings.redis_resources[spec.cache.size]
+        ca = InternalCA("internal-ca", InternalCAArgs(
+            prefix=spec.prefix, cert_manager_namespace=settings.cert_manager_namespace), top)
         cache = Cache("cache", CacheArgs(
             prefix=spec.prefix, namespace=ns, image=settings.redis_image, cpu=resources.cpu,
             memory=resources.memory, storage_gb=settings.redis_storage_gb, storage_class=settings.storage_class,
-            dns_namespace=settings.dns_namespace), opts())
+            dns_namespace=settings.dns_namespace, ca=ca), opts())
         values["REDIS_URL"] = cache.url
         peers.append(Peer(CACHE_PORT, pods=selector(spec.prefix, REDIS)))
         ready.append(cache)
+        files.append(cache.ca)
     elif spec.cache.enabled:
         values["REDIS_URL"] = external_cache
         peers.append(Peer(CACHE_PORT, cidrs=settings.egress_cidrs))
@@ -78,13 +87,14 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
 
     # Only the ingress controller reaches the web pods (NetworkPolicy), so its X-Forwarded-For is
     # believed from its pods' range and nowhere else; the server outlasts its idle keep-alive.
-    env = {**spec.base_env, **proxy_env(settings.ingress_pod_cidrs, settings.ingress_idle_timeout_seconds)}
+    base_env = {**spec.base_env, **client_env}
+    env = {**base_env, **proxy_env(settings.ingress_pod_cidrs, settings.ingress_idle_timeout_seconds)}
     common = dict(prefix=spec.prefix, namespace=ns, image=image.ref, image_pull_secrets=settings.image_pull_secrets,
-                  dns_namespace=settings.dns_namespace, peers=peers, https_cidrs=settings.egress_cidrs)
+                  dns_namespace=settings.dns_namespace, peers=peers, https_cidrs=settings.egress_cidrs, files=files)
     if spec.migrations.enabled and spec.database.enabled:
         first = next(iter(spec.services.values()))
         migrations = Migrations("migrations", MigrationsArgs(
-            **common, command=spec.migrations.command, env=spec.base_env, secrets=refs,
+            **common, command=spec.migrations.command, env=base_env, secrets=refs,
             cpu=first.cpu, memory=first.memory, backoff_limit=settings.migration_backoff_limit,
             timeout_seconds=settings.migration_timeout_seconds, depends_on=[secrets, *ready]), opts())
         ready = [*ready, migrations]
@@ -92,7 +102,7 @@ def declare(spec: ServiceSpec) -> dict[str, Any]:
     workloads: dict[str, Workload] = {}
     for svc in spec.services.values():
         workloads[svc.name] = Workload(svc.name, WorkloadArgs(
-            **common, service=svc, env=env if svc.is_web else spec.base_env, secrets=refs,
+            **common, service=svc, env=env if svc.is_web else base_env, secrets=refs,
             spread=settings.spread, prestop_seconds=settings.prestop_seconds,
             termination_grace_seconds=settings.termination_grace_seconds,
             progress_deadline_seconds=settings.progress_deadline_seconds,

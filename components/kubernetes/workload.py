@@ -16,8 +16,8 @@ import pulumi_kubernetes as k8s
 
 from components.kubernetes.names import labels, object_name, selector
 from components.kubernetes.network import Peer, egress_rules, from_namespace
-from components.kubernetes.pods import (TMP_MOUNT, TMP_VOLUME, SecretRef, container_security, env,
-                                        pod_security, resources)
+from components.kubernetes.pods import (SecretFile, SecretRef, container_security, env, mounts, pod_security,
+                                        resources, volumes)
 from infra.spec import Probe, Service
 
 PORT_NAME = "http"
@@ -43,6 +43,7 @@ class WorkloadArgs:
     dns_namespace: str
     peers: list[Peer]  # the database and cache, where the stack has them
     https_cidrs: tuple[str, ...]
+    files: Sequence[SecretFile] = ()  # the CA certificates of the database and cache
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
@@ -83,7 +84,7 @@ class Workload(pulumi.ComponentResource):
             "env": env({**args.env, **svc.env, **({"PORT": str(svc.port)} if svc.port else {})}, args.secrets),
             "resources": resources(svc.cpu, svc.memory),
             "securityContext": container_security(),
-            "volumeMounts": [TMP_MOUNT],
+            "volumeMounts": mounts(args.files),
         }
         if svc.command:
             container["command"] = list(svc.command)
@@ -97,7 +98,7 @@ class Workload(pulumi.ComponentResource):
         pod: dict[str, Any] = {
             "serviceAccountName": account.metadata["name"], "automountServiceAccountToken": False,
             "enableServiceLinks": False,  # no <SERVICE>_PORT variables to clash with the app's env
-            "securityContext": pod_security(), "containers": [container], "volumes": [TMP_VOLUME],
+            "securityContext": pod_security(), "containers": [container], "volumes": volumes(args.files),
             "terminationGracePeriodSeconds": args.termination_grace_seconds,
         }
         if args.spread:
