@@ -146,26 +146,6 @@ def test_problem_reads_as_key_expected_found():
                                 "MiB 512, 1024, 2048, found 4096")
 
 
-def test_stack_name_that_aws_cannot_use_is_refused():
-    problems, records = refused("Feature_X", config("dev"))
-    assert records == [] and [p.path for p in problems] == ["stack"]
-    assert problems[0].found == "berth-Feature_X"
-
-
-
-def test_every_setting_is_documented_and_given_by_every_tier():
-    from components.aws import Settings
-    from infra.config import ROOT, load_tier, tiers
-    doc = (ROOT / "docs" / "targets" / "aws.md").read_text()
-    optional = {name for name, f in Settings.model_fields.items() if not f.is_required()}
-    for name in Settings.model_fields:
-        assert f"| `{name}` |" in doc, name
-    for tier in tiers():
-        section = load_tier(tier).get("aws") or {}
-        assert set(section) | optional == set(Settings.model_fields), tier
-        Settings.model_validate(section)
-
-
 def test_second_web_service_gets_its_own_target_group_and_path():
     run = run_program("dev", config("dev", services={
         "api": {"kind": "web"}, "admin": {"kind": "web", "port": 8001}}))

@@ -171,21 +171,3 @@ def test_problems_read_as_key_expected_found():
         "serves one request at a time), found 0.25",
         "gcp:region: expected a region like europe-west1 (pulumi config set gcp:region …), found nothing",
     ]
-
-
-def test_stack_name_that_gcp_cannot_use_is_refused():
-    problems, records = refused("Feature_X", config("gcp-dev"))
-    assert records == [] and [p.path for p in problems] == ["stack"]
-
-
-def test_every_setting_is_documented_and_given_by_every_tier():
-    from components.gcp import Settings
-    from infra.config import ROOT, load_tier, tiers
-    doc = (ROOT / "docs" / "targets" / "gcp.md").read_text()
-    optional = {name for name, f in Settings.model_fields.items() if not f.is_required()}
-    for name in Settings.model_fields:
-        assert f"| `{name}` |" in doc, name
-    for tier in tiers():
-        section = load_tier(tier).get("gcp") or {}
-        assert set(section) | optional == set(Settings.model_fields), tier
-        Settings.model_validate(section)

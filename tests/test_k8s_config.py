@@ -154,13 +154,8 @@ def test_another_postgres_major_takes_its_pinned_image():
     assert image.startswith("ghcr.io/cloudnative-pg/postgresql:17.") and "@sha256:" in image
 
 
-def test_every_setting_is_documented_and_given_by_every_tier():
+def test_the_tiers_state_every_kubernetes_setting_nulls_included():
     from components.kubernetes import Settings
-    from infra.config import ROOT, load_tier, tiers
-    doc = (ROOT / "docs" / "targets" / "kubernetes.md").read_text()
-    for name in Settings.model_fields:
-        assert f"| `{name}` |" in doc, name
+    from infra.config import load_tier, tiers
     for tier in tiers():
-        section = load_tier(tier).get("kubernetes") or {}
-        assert set(section) == set(Settings.model_fields), tier  # every default in the tier, nulls too
-        Settings.model_validate(section)
+        assert set(load_tier(tier).get("kubernetes") or {}) == set(Settings.model_fields), tier
