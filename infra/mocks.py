@@ -23,7 +23,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import NOTICES, OFFLINE, ROOT, load_yaml
+from infra.config import ALWAYS_SECRETS, NOTICES, OFFLINE, ROOT, load_yaml
 from infra.engine import EngineError, engine_urn, refusals
 from infra.errors import NAMESPACE, ConfigError, Problem
 
@@ -340,7 +340,7 @@ def offline_secrets(config: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     config, notices = dict(config), []
     for name in listed:
         key = f"{NAMESPACE}:{name}"
-        if isinstance(name, str) and key not in config and name not in ("SECRET_KEY",):
+        if isinstance(name, str) and key not in config and name not in ALWAYS_SECRETS:
             config[key] = {"secure": f"offline-placeholder-{name}"}
             notices.append(f"{key}: not set; the offline plan uses a masked placeholder "
                            f"(set it before `pulumi up`: pulumi config set --secret {name} <value>)")

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from infra.errors import ConfigError
 from infra.mocks import read_stack_config, run_program
+from tests.conftest import refused
 
 DIGEST = "123456789012.dkr.ecr.us-east-1.amazonaws.com/berth-dev@sha256:" + "ab" * 32
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f6b7f2e-1a2b-4c3d-8e9f-0123456789ab"
@@ -20,22 +20,6 @@ def config(stack: str, **overrides) -> dict:
     for key, value in overrides.items():
         out[f"berth:{key}"] = value
     return out
-
-
-def refused(stack: str, cfg: dict):
-    """Run the program expecting a ConfigError; return its problems and what got declared."""
-    from infra.program import main
-    caught: list[ConfigError] = []
-
-    def program():
-        try:
-            main()
-        except ConfigError as exc:
-            caught.append(exc)
-
-    run = run_program(stack, cfg, program)
-    assert caught, "the config was accepted"
-    return caught[0].problems, run.records
 
 
 @pytest.fixture(scope="module")

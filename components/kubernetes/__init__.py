@@ -13,7 +13,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, field_validator
 
-from components.kubernetes.names import LABEL, RESERVED_SERVICE_NAMES, STACK_PREFIX
+from components.kubernetes.names import LABEL, RESERVED_SERVICE_NAMES
 from infra.errors import Problem
 from infra.spec import Model, ServiceSpec, Size
 
@@ -150,10 +150,6 @@ def check(spec: ServiceSpec) -> list[Problem]:
     """What the spec asks that the cluster, its operators or this target would refuse."""
     settings: Settings = spec.target_settings
     problems: list[Problem] = []
-    if not STACK_PREFIX.match(spec.prefix):
-        problems.append(Problem("stack", "a stack name that keeps '<project>-<stack>' to lowercase letters, "
-                                "digits and single hyphens, ≤ 27 chars (it names the namespace and objects)",
-                                spec.prefix))
     for svc in spec.services.values():
         if svc.name in RESERVED_SERVICE_NAMES:
             problems.append(Problem(f"services.{svc.name}", "a name other than "

@@ -14,15 +14,12 @@ a CloudNativePG Cluster is an RFC 1035 label of at most 50 (its admission webhoo
 
 from __future__ import annotations
 
-import re
 
 from infra.engine import NameRule
 
 LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"  # RFC 1123 label
 DNS1035 = r"[a-z]([-a-z0-9]*[a-z0-9])?"  # RFC 1035 label
 SUBDOMAIN = rf"{LABEL}(\.{LABEL})*"  # RFC 1123 subdomain
-# The project-and-stack prefix must itself be a label that leaves room for a service name.
-STACK_PREFIX = re.compile(r"^(?=.{1,27}$)[a-z](-?[a-z0-9])*$")
 
 NS = ("metadata.namespace",)
 _LABEL_RULE = "RFC 1123 label: ≤ 63 lower-case letters, digits and '-', alphanumeric at both ends"
